@@ -1,0 +1,75 @@
+"""The one settings object. Nothing else in microcred reads the environment."""
+
+from __future__ import annotations
+
+import base64
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development defaults: loud on purpose, refused anywhere but development.
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused outside development
+DEV_KEY_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"dev-insecure-kek-32-bytes-long!!").decode()
+
+
+class Settings(BaseSettings):
+    """Configuration from `MICROCRED_*` environment variables (or a `.env` file)."""
+
+    model_config = SettingsConfigDict(env_prefix="MICROCRED_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./var/microcred.db"
+    database_echo: bool = False
+    # Public origin of the platform: credential ids, DID documents and status list URLs hang off it.
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = DEV_SECRET_KEY
+    key_encryption_key: str = Field(
+        default=DEV_KEY_ENCRYPTION_KEY,
+        description="urlsafe base64 of 32 bytes; wraps issuer private keys at rest",
+    )
+    # did:web for institutions in production; did:key is the zero-setup demo choice.
+    issuer_did_method: Literal["web", "key"] = "web"
+    status_list_size: int = Field(default=131_072, ge=131_072)
+    # Indexes are handed out at random among at most this share of a list, for herd privacy.
+    status_list_fill_ratio: float = Field(default=0.5, gt=0.0, le=1.0)
+    max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_bulk_rows: int = Field(default=100_000, ge=1)
+    session_cookie_name: str = "microcred_session"
+    session_days: int = 14
+    page_size_default: int = 50
+    page_size_max: int = 500
+    # Verifying another issuer's did:web or status list needs its documents; off means offline only.
+    verifier_fetch_remote: bool = True
+    verifier_fetch_timeout_s: float = 5.0
+    jobs_inline: bool = Field(
+        default=True, description="run outbox jobs in-process after commit (embedded default)"
+    )
+    data_dir: Path = Path("./var")
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.environment != "development":
+            if self.secret_key == DEV_SECRET_KEY:
+                raise ValueError("MICROCRED_SECRET_KEY must be set outside development")
+            if self.key_encryption_key == DEV_KEY_ENCRYPTION_KEY:
+                raise ValueError("MICROCRED_KEY_ENCRYPTION_KEY must be set outside development")
+        raw = base64.urlsafe_b64decode(self.key_encryption_key.encode())
+        if len(raw) != 32:
+            raise ValueError("MICROCRED_KEY_ENCRYPTION_KEY must be urlsafe base64 of 32 bytes")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def public_base_url(self) -> str:
+        return self.base_url.rstrip("/")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,46 @@
+"""audit log is append-only: the database refuses UPDATE and DELETE
+
+Revision ID: 0002_append_only_audit
+Revises: 881119c33ff2
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0002_append_only_audit"
+down_revision: str | None = "881119c33ff2"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            """
+            CREATE FUNCTION audit_events_append_only() RETURNS trigger AS $$
+            BEGIN
+                RAISE EXCEPTION 'audit_events is append-only';
+            END;
+            $$ LANGUAGE plpgsql
+            """
+        )
+        op.execute(
+            "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events"
+            " FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()"
+        )
+    else:
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER audit_events_no_{verb.lower()} BEFORE {verb} ON audit_events"
+                " BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END"
+            )
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER audit_events_append_only ON audit_events")
+        op.execute("DROP FUNCTION audit_events_append_only()")
+    else:
+        for verb in ("update", "delete"):
+            op.execute(f"DROP TRIGGER audit_events_no_{verb}")
