@@ -1,0 +1,125 @@
+"""Sign-in and sign-out pages (session cookies) and the signed-in home page."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import RedirectResponse
+
+from microcred.credentials import service as credentials
+from microcred.identity import service
+from microcred.identity.deps import PagePrincipal
+from microcred.kit.errors import NotAuthenticated
+from microcred.kit.pagination import PageRequest
+from microcred.kit.web.deps import DbSession, SettingsDep
+from microcred.kit.web.templating import templates
+
+router = APIRouter(include_in_schema=False)
+CSRF_COOKIE = "microcred_csrf"
+
+
+def _csrf_token(request: Request) -> str:
+    return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+
+
+def _check_csrf(request: Request, submitted: str) -> None:
+    """Double-submit cookie: a cross-site form cannot read our cookie to echo it."""
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not cookie or not hmac.compare_digest(cookie, submitted):
+        raise NotAuthenticated("the form expired; reload the page and try again")
+
+
+def _with_csrf(response: Response, token: str, secure: bool) -> Response:
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure)
+    return response
+
+
+@router.get("/")
+def home(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    awards = []
+    if principal is not None and principal.kind == "learner" and principal.institution_id:
+        awards, _ = credentials.list_awards(
+            session,
+            institution_id=principal.institution_id,
+            page=PageRequest(limit=100, offset=0),
+            learner_id=principal.id,
+        )
+    token = _csrf_token(request)
+    page = templates.TemplateResponse(
+        request, "home.html", {"principal": principal, "awards": awards, "csrf_token": token}
+    )
+    return _with_csrf(page, token, request.url.scheme == "https")
+
+
+@router.get("/sign-in")
+def sign_in_form(request: Request) -> Response:
+    token = _csrf_token(request)
+    page = templates.TemplateResponse(
+        request,
+        "sign_in.html",
+        {"csrf_token": token, "error": None, "institution": "", "email": ""},
+    )
+    return _with_csrf(page, token, request.url.scheme == "https")
+
+
+@router.post("/sign-in")
+def sign_in(
+    request: Request,
+    session: DbSession,
+    settings: SettingsDep,
+    institution: Annotated[str, Form(max_length=63)],
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=200)],
+    csrf_token: Annotated[str, Form(max_length=100)],
+) -> Response:
+    _check_csrf(request, csrf_token)
+    try:
+        secret, _ = service.sign_in(
+            session,
+            institution_slug=institution.strip(),
+            email=email,
+            password=password,
+            days=settings.session_days,
+        )
+    except NotAuthenticated as exc:
+        page = templates.TemplateResponse(
+            request,
+            "sign_in.html",
+            {
+                "csrf_token": csrf_token,
+                "error": exc.detail,
+                "institution": institution,
+                "email": email,
+            },
+            status_code=401,
+        )
+        return page
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(
+        settings.session_cookie_name,
+        secret,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=settings.session_days * 86400,
+    )
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(
+    request: Request,
+    session: DbSession,
+    settings: SettingsDep,
+    csrf_token: Annotated[str, Form(max_length=100)],
+) -> Response:
+    _check_csrf(request, csrf_token)
+    secret = request.cookies.get(settings.session_cookie_name)
+    if secret:
+        service.sign_out(session, secret=secret)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(settings.session_cookie_name)
+    return response
