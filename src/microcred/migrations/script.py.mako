@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import microcred.kit.db
+from sqlalchemy import Text  # noqa: F401 - autogenerate renders JSONB(astext_type=Text())
 ${imports if imports else ""}
 revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}

@@ -1,7 +1,7 @@
 """audit log is append-only: the database refuses UPDATE and DELETE
 
 Revision ID: 0002_append_only_audit
-Revises: 881119c33ff2
+Revises: 0001_initial
 """
 
 from collections.abc import Sequence
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0002_append_only_audit"
-down_revision: str | None = "881119c33ff2"
+down_revision: str | None = "0001_initial"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

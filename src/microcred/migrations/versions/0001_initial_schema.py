@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 881119c33ff2
+Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-22 13:33:43.746686
+Create Date: 2026-11-22 13:45:35.753756
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 import microcred.kit.db
 
-revision: str = "881119c33ff2"
+revision: str = "0001_initial"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -256,6 +256,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("institution_id", sa.Uuid(), nullable=False),
         sa.Column("purpose", sa.String(length=12), nullable=False),
+        sa.Column("issuer_did", sa.String(length=500), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("bits", sa.LargeBinary(), nullable=False),
         sa.Column("allocated", sa.LargeBinary(), nullable=False),
