@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from microcred.credentials import service as credentials
+from microcred.credentials.models import Award
 from microcred.identity import service
 from microcred.identity.deps import PagePrincipal
 from microcred.kit.errors import NotAuthenticated
@@ -39,7 +41,7 @@ def _with_csrf(response: Response, token: str, secure: bool) -> Response:
 
 @router.get("/")
 def home(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
-    awards = []
+    awards: Sequence[Award] = []
     if principal is not None and principal.kind == "learner" and principal.institution_id:
         awards, _ = credentials.list_awards(
             session,

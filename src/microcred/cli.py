@@ -1,0 +1,260 @@
+"""The `microcred` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from microcred.kit.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="microcred: Open Badges 3.0 micro-credentials.", no_args_is_help=True, add_completion=False
+)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+keys_app = typer.Typer(help="Issuer signing keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+
+Host = Annotated[str, typer.Option(help="interface to listen on")]
+Port = Annotated[int, typer.Option(help="TCP port")]
+
+
+def _settings_for(host: str, port: int) -> Settings:
+    settings = get_settings()
+    if "MICROCRED_BASE_URL" not in settings.model_fields_set and not settings.model_fields_set & {
+        "base_url"
+    }:
+        settings = settings.model_copy(update={"base_url": f"http://{host}:{port}"})
+    return settings
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from microcred.app import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command()
+def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Serve the platform (web pages, API, public credential endpoints)."""
+    _serve(_settings_for(host, port), host, port)
+
+
+@app.command()
+def demo(
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    no_serve: Annotated[bool, typer.Option(help="seed only")] = False,
+) -> None:
+    """Migrate, seed a demo institution (once), print how to use it, and serve."""
+    from microcred import demo as demo_seed
+    from microcred.kit import migrate
+    from microcred.kit.db import make_engine, make_sessionmaker, unit_of_work
+
+    settings = _settings_for(host, port)
+    migrate.upgrade()
+    engine = make_engine(settings)
+    base = settings.public_base_url
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            seeded = demo_seed.seed(session, settings=settings)
+        typer.echo(f"""
+microcred demo ({settings.database_url})
+
+  Home / sign in     {base}/sign-in   institution: {seeded.institution_slug}
+  Staff (admin)      {seeded.admin_email} / {seeded.password}
+  Learner            {seeded.learner_email} / {seeded.password}
+  API token          {seeded.api_token}
+  API docs           {base}/docs
+  A credential       {base}/credentials/{seeded.award_ids[0]}
+  A revoked one      {base}/credentials/{seeded.award_ids[-1]}
+
+  Try: curl -H 'Accept: application/vc+ld+json' {base}/credentials/{seeded.award_ids[0]}
+       curl -H 'Authorization: Bearer {seeded.api_token}' {base}/api/v1/awards
+""")
+    except FileExistsError:
+        typer.echo(
+            f"demo already seeded in {settings.database_url}; sign in at {base}/sign-in "
+            f"(institution {demo_seed.DEMO_SLUG}, password {demo_seed.DEMO_PASSWORD})"
+        )
+    finally:
+        engine.dispose()
+    if not no_serve:
+        _serve(settings, host, port)
+
+
+@app.command()
+def worker(poll_seconds: Annotated[float, typer.Option()] = 1.0) -> None:
+    """Run outbox jobs (production: one or more next to the web processes)."""
+    from microcred.kit import jobs
+    from microcred.kit.db import make_engine, make_sessionmaker
+
+    jobs.work_forever(make_sessionmaker(make_engine(get_settings())), poll_seconds=poll_seconds)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from microcred.kit import migrate
+
+    migrate.upgrade(revision=revision)
+    typer.echo(f"database at {revision}: {get_settings().database_url}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (`base` for an empty schema)."""
+    from microcred.kit import migrate
+
+    migrate.downgrade(revision=revision)
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Upgrade, then fail if the models and migrations disagree (alembic check)."""
+    from microcred.kit import migrate
+
+    migrate.upgrade()
+    migrate.check()
+    typer.echo("migrations match the models")
+
+
+@keys_app.command("rotate")
+def keys_rotate(institution: Annotated[str, typer.Option(help="institution slug")]) -> None:
+    """Retire the signing key and create a new one; old credentials keep verifying."""
+    from microcred.credentials import service as credentials
+    from microcred.identity import service as identity
+    from microcred.kit.db import make_engine, make_sessionmaker, unit_of_work
+    from microcred.kit.errors import DomainError
+    from microcred.kit.principal import SYSTEM
+
+    settings = get_settings()
+    try:
+        with unit_of_work(make_sessionmaker(make_engine(settings))) as session:
+            found = identity.institution_by_slug(session, slug=institution)
+            key = credentials.rotate_key(
+                session, actor=SYSTEM, settings=settings, institution_id=found.id
+            )
+            typer.echo(f"new signing key {key.public_multikey} for {institution}")
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def issue(
+    institution: Annotated[str, typer.Option(help="institution slug")],
+    achievement: Annotated[str, typer.Option(help="achievement slug or id")],
+    learner: Annotated[str, typer.Option(help="learner e-mail")],
+    out: Annotated[Path, typer.Option(help="where to write the signed credential")],
+    result: Annotated[list[str] | None, typer.Option(help="KEY=VALUE, repeatable")] = None,
+    create_learner: Annotated[
+        str | None, typer.Option(help="create the learner with this display name if missing")
+    ] = None,
+) -> None:
+    """Issue one credential and write the signed JSON to --out."""
+    from microcred.credentials import service as credentials
+    from microcred.identity import service as identity
+    from microcred.kit.db import make_engine, make_sessionmaker, unit_of_work
+    from microcred.kit.errors import DomainError
+    from microcred.kit.principal import SYSTEM
+
+    settings = get_settings()
+    results = []
+    for item in result or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            typer.echo(f"error: --result wants KEY=VALUE, got {item!r}", err=True)
+            raise typer.Exit(2)
+        results.append(credentials.ResultIn(key.strip(), value.strip()))
+    try:
+        with unit_of_work(make_sessionmaker(make_engine(settings))) as session:
+            found = identity.institution_by_slug(session, slug=institution)
+            report = credentials.bulk_issue(
+                session,
+                actor=SYSTEM,
+                settings=settings,
+                institution_id=found.id,
+                rows=[
+                    credentials.BulkRow(
+                        learner_email=learner,
+                        achievement=achievement,
+                        learner_name=create_learner,
+                        results=tuple(results),
+                    )
+                ],
+                create_learners=create_learner is not None,
+            )
+            outcome = report.rows[0]
+            if outcome.status != "issued" or outcome.award_id is None:
+                typer.echo(f"error: {outcome.error}", err=True)
+                raise typer.Exit(1)
+            award = credentials.get_award(
+                session, institution_id=found.id, award_id=outcome.award_id
+            )
+            out.write_text(json.dumps(award.credential, indent=2) + "\n")
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"issued {award.credential['id']} → {out}")
+
+
+@app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(help="credential: JSON, or a baked PNG/SVG badge")],
+    document: Annotated[
+        list[Path] | None,
+        typer.Option(help="a DID document or status list credential to use offline (repeatable)"),
+    ] = None,
+    offline: Annotated[bool, typer.Option(help="never fetch other issuers' documents")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the verdict as JSON")] = False,
+) -> None:
+    """Verify a credential. Exit status: 0 VALID, 1 INVALID, 2 usage error."""
+    from microcred.credentials import verifier
+    from microcred.credentials.resolvers import HttpResolver
+    from microcred.credentials.service import PlatformResolver
+    from microcred.kit.db import make_engine, make_sessionmaker
+
+    if not file.is_file():
+        typer.echo(f"error: {file} is not a readable file", err=True)
+        raise typer.Exit(2)
+    given: dict[str, dict[str, object]] = {}
+    for path in document or []:
+        try:
+            loaded = json.loads(path.read_text())
+            given[str(loaded["id"])] = loaded
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            typer.echo(f"error: {path} is not a JSON document with an id ({exc})", err=True)
+            raise typer.Exit(2) from exc
+    settings = get_settings()
+    engine = make_engine(settings)
+    with make_sessionmaker(engine)() as session:
+        chain: list[verifier.Resolver] = [
+            verifier.OfflineResolver(given),
+            PlatformResolver(session, settings),
+        ]
+        if not offline and settings.verifier_fetch_remote:
+            chain.append(HttpResolver(timeout_s=settings.verifier_fetch_timeout_s))
+        verdict = verifier.verify(file.read_bytes(), resolver=verifier.ChainResolver(*chain))
+    engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(verdict.to_dict(), indent=2))
+    else:
+        typer.echo(f"{verdict.verdict}: {verdict.reason}")
+        for check in verdict.checks:
+            mark = "-" if check.skipped else ("ok" if check.ok else "FAIL")
+            typer.echo(f"  [{mark:>4}] {check.label}: {check.reason}")
+    raise typer.Exit(0 if verdict.valid else 1)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

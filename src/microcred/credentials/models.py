@@ -1,0 +1,119 @@
+"""Issuer keys, status lists and awards (the issued Open Badges 3.0 credentials)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from microcred.kit.db import Base, new_id, utcnow
+
+
+class IssuerKey(Base):
+    """An Ed25519 signing key of an institution. Retired keys stay listed so old proofs verify."""
+
+    __tablename__ = "issuer_keys"
+    __table_args__ = (
+        CheckConstraint("state IN ('active', 'retired')", name="state"),
+        # At most one key signs at a time per institution.
+        Index(
+            "uq_issuer_keys_one_active",
+            "institution_id",
+            unique=True,
+            sqlite_where=text("state = 'active'"),
+            postgresql_where=text("state = 'active'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    institution_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("institutions.id", ondelete="CASCADE"), index=True
+    )
+    public_multikey: Mapped[str] = mapped_column(String(100), unique=True)
+    # AES-GCM under the key-encryption key from settings (nonce ‖ ciphertext).
+    private_key_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(8), default="active")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[dt.datetime | None]
+
+
+class StatusList(Base):
+    """A Bitstring Status List: the bits, which indexes are handed out, and its signed form."""
+
+    __tablename__ = "status_lists"
+    __table_args__ = (
+        CheckConstraint("purpose IN ('revocation', 'suspension')", name="purpose"),
+        CheckConstraint("allocated_count >= 0 AND allocated_count <= size", name="allocated"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    institution_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("institutions.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(12))
+    # The list's issuer must equal its credentials' issuer (peers check it). Under did:key a
+    # rotation changes the DID, so lists stay with the DID, hence the key, they started with.
+    issuer_did: Mapped[str] = mapped_column(String(500))
+    size: Mapped[int]
+    bits: Mapped[bytes] = mapped_column(LargeBinary)
+    allocated: Mapped[bytes] = mapped_column(LargeBinary)
+    allocated_count: Mapped[int] = mapped_column(default=0)
+    # Bumped on every bit change; the signed credential below always matches it.
+    revision: Mapped[int] = mapped_column(default=1)
+    signed_credential: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Award(Base):
+    """One achievement awarded to one learner, and the signed credential that says so."""
+
+    __tablename__ = "awards"
+    __table_args__ = (
+        CheckConstraint("state IN ('active', 'suspended', 'revoked')", name="state"),
+        UniqueConstraint("status_list_id", "status_index"),
+        UniqueConstraint("institution_id", "idempotency_key"),
+        # One live award per learner and achievement; a revoked one can be re-awarded.
+        Index(
+            "uq_awards_one_live",
+            "learner_id",
+            "achievement_id",
+            unique=True,
+            sqlite_where=text("state != 'revoked'"),
+            postgresql_where=text("state != 'revoked'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    institution_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("institutions.id", ondelete="CASCADE"), index=True
+    )
+    achievement_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("achievements.id", ondelete="RESTRICT"), index=True
+    )
+    achievement_version: Mapped[int]
+    learner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("learners.id", ondelete="RESTRICT"), index=True
+    )
+    issuer_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("issuer_keys.id"))
+    status_list_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("status_lists.id"))
+    status_index: Mapped[int]
+    state: Mapped[str] = mapped_column(String(10), default="active")
+    state_reason: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    valid_from: Mapped[dt.datetime]
+    valid_until: Mapped[dt.datetime | None]
+    credential: Mapped[dict[str, Any]]

@@ -1,0 +1,170 @@
+"""Every query of the credentials context."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from microcred.credentials.models import Award, IssuerKey, StatusList
+from microcred.kit.pagination import PageRequest
+
+
+def active_key(session: Session, *, institution_id: uuid.UUID) -> IssuerKey | None:
+    return session.scalar(
+        select(IssuerKey).where(
+            IssuerKey.institution_id == institution_id, IssuerKey.state == "active"
+        )
+    )
+
+
+def keys_of(session: Session, *, institution_id: uuid.UUID) -> Sequence[IssuerKey]:
+    return session.scalars(
+        select(IssuerKey)
+        .where(IssuerKey.institution_id == institution_id)
+        .order_by(IssuerKey.created_at)
+    ).all()
+
+
+def key_by_id(session: Session, *, key_id: uuid.UUID) -> IssuerKey | None:
+    return session.get(IssuerKey, key_id)
+
+
+def key_by_multikey(session: Session, *, multikey: str) -> IssuerKey | None:
+    return session.scalar(select(IssuerKey).where(IssuerKey.public_multikey == multikey))
+
+
+def open_status_lists(
+    session: Session,
+    *,
+    institution_id: uuid.UUID,
+    purpose: str,
+    issuer_did: str,
+    below: int,
+) -> Sequence[StatusList]:
+    """Lists that can still take credentials, oldest first, locked for this transaction."""
+    return session.scalars(
+        select(StatusList)
+        .where(
+            StatusList.institution_id == institution_id,
+            StatusList.purpose == purpose,
+            StatusList.issuer_did == issuer_did,
+            StatusList.allocated_count < below,
+        )
+        .order_by(StatusList.created_at, StatusList.id)
+        .with_for_update()
+    ).all()
+
+
+def status_list_locked(session: Session, *, list_id: uuid.UUID) -> StatusList | None:
+    return session.scalar(select(StatusList).where(StatusList.id == list_id).with_for_update())
+
+
+def status_list_public(session: Session, *, list_id: uuid.UUID) -> StatusList | None:
+    return session.get(StatusList, list_id)
+
+
+def award_by_id(
+    session: Session, *, institution_id: uuid.UUID, award_id: uuid.UUID
+) -> Award | None:
+    return session.scalar(
+        select(Award).where(Award.institution_id == institution_id, Award.id == award_id)
+    )
+
+
+def award_public(session: Session, *, award_id: uuid.UUID) -> Award | None:
+    """The credential URL is public by design (it is the credential's id)."""
+    return session.get(Award, award_id)
+
+
+def award_by_idempotency_key(
+    session: Session, *, institution_id: uuid.UUID, key: str
+) -> Award | None:
+    return session.scalar(
+        select(Award).where(Award.institution_id == institution_id, Award.idempotency_key == key)
+    )
+
+
+def awards_by_idempotency_keys(
+    session: Session, *, institution_id: uuid.UUID, keys: Sequence[str]
+) -> dict[str, Award]:
+    found: dict[str, Award] = {}
+    for start in range(0, len(keys), 1000):
+        rows = session.scalars(
+            select(Award).where(
+                Award.institution_id == institution_id,
+                Award.idempotency_key.in_(keys[start : start + 1000]),
+            )
+        )
+        found.update((a.idempotency_key, a) for a in rows if a.idempotency_key)
+    return found
+
+
+def live_award(
+    session: Session, *, learner_id: uuid.UUID, achievement_id: uuid.UUID
+) -> Award | None:
+    return session.scalar(
+        select(Award).where(
+            Award.learner_id == learner_id,
+            Award.achievement_id == achievement_id,
+            Award.state != "revoked",
+        )
+    )
+
+
+def live_pairs(
+    session: Session,
+    *,
+    institution_id: uuid.UUID,
+    pairs: Iterable[tuple[uuid.UUID, uuid.UUID]],
+) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """Which (learner, achievement) pairs already hold a live award."""
+    wanted = list(set(pairs))
+    found: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = session.execute(
+            select(Award.learner_id, Award.achievement_id).where(
+                Award.institution_id == institution_id,
+                Award.state != "revoked",
+                tuple_(Award.learner_id, Award.achievement_id).in_(chunk),
+            )
+        )
+        found.update((r[0], r[1]) for r in rows)
+    return found
+
+
+def page_awards(
+    session: Session,
+    *,
+    institution_id: uuid.UUID,
+    page: PageRequest,
+    learner_id: uuid.UUID | None = None,
+    achievement_id: uuid.UUID | None = None,
+    state: str | None = None,
+) -> tuple[Sequence[Award], int]:
+    where = [Award.institution_id == institution_id]
+    if learner_id:
+        where.append(Award.learner_id == learner_id)
+    if achievement_id:
+        where.append(Award.achievement_id == achievement_id)
+    if state:
+        where.append(Award.state == state)
+    total = session.scalar(select(func.count()).select_from(Award).where(*where)) or 0
+    rows = session.scalars(
+        select(Award)
+        .where(*where)
+        .order_by(Award.issued_at.desc(), Award.id)
+        .limit(page.limit)
+        .offset(page.offset)
+    ).all()
+    return rows, total
+
+
+def insert_awards(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Bulk insert (one multi-row statement per batch): the bulk issuer's hot path."""
+    for start in range(0, len(rows), 2000):
+        session.execute(insert(Award), list(rows[start : start + 2000]))

@@ -1,0 +1,213 @@
+"""The seeded demo: one institution, staff, learners, achievements on real ESCO skills, awards."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from microcred.catalog import service as catalog
+from microcred.catalog.schemas import AchievementIn, AlignmentIn, ResultDescriptionIn
+from microcred.credentials import service as credentials
+from microcred.identity import service as identity
+from microcred.kit.principal import SYSTEM, Principal
+from microcred.kit.settings import Settings
+
+DEMO_SLUG = "demo-university"
+DEMO_PASSWORD = "demo-password-123"  # noqa: S105 - printed on screen; a demo, not a secret
+
+# Real ESCO v1.1.1 skill URIs (digital skills collection, bundled).
+ESCO = {
+    "python": "http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d",
+    "sql": "http://data.europa.eu/esco/skill/598de5b0-5b58-4ea7-8058-a4bc4d18c742",
+    "data_analytics": "http://data.europa.eu/esco/skill/97bd1c21-66b2-4b7e-ad0f-e3cda590e378",
+    "query_languages": "http://data.europa.eu/esco/skill/75f839c2-fd9a-4ad3-8921-6e734608568d",
+    "data_mining": "http://data.europa.eu/esco/skill/25f0ea33-b4a2-4f31-b7b4-7d20e827b180",
+    "perform_data_mining": "http://data.europa.eu/esco/skill/4216e465-7baa-4884-a241-54b197bb9278",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSeed:
+    institution_slug: str
+    admin_email: str
+    learner_email: str
+    password: str
+    api_token: str
+    award_ids: list[str]
+
+
+ACHIEVEMENTS = [
+    AchievementIn(
+        slug="python-data-analysis",
+        name="Python for Data Analysis",
+        description="Cleans, explores and summarises tabular data with Python and pandas, and "
+        "communicates findings with clear charts.",
+        criteria_narrative="Passed an adaptive assessment on data wrangling and exploratory "
+        "analysis, and submitted a reviewed analysis project on open data.",
+        hours=Decimal("24"),
+        alignments=[
+            AlignmentIn(target_url=ESCO["python"]),
+            AlignmentIn(target_url=ESCO["data_analytics"]),
+        ],
+        result_descriptions=[
+            ResultDescriptionIn(
+                key="scaled-score",
+                name="Scaled score",
+                result_type="ScaledScore",
+                value_min="0",
+                value_max="100",
+                required_value="60",
+            )
+        ],
+    ),
+    AchievementIn(
+        slug="sql-foundations",
+        name="SQL Foundations",
+        description="Writes correct, readable SQL queries: joins, aggregation, subqueries and "
+        "window functions over a relational schema.",
+        criteria_narrative="Passed an adaptive SQL assessment and a timed practical on a "
+        "realistic schema.",
+        hours=Decimal("16"),
+        alignments=[
+            AlignmentIn(target_url=ESCO["sql"]),
+            AlignmentIn(target_url=ESCO["query_languages"]),
+        ],
+        result_descriptions=[
+            ResultDescriptionIn(
+                key="scaled-score",
+                name="Scaled score",
+                result_type="ScaledScore",
+                value_min="0",
+                value_max="100",
+                required_value="60",
+            )
+        ],
+    ),
+    AchievementIn(
+        slug="data-mining-essentials",
+        name="Data Mining Essentials",
+        description="Applies clustering, classification and association-rule mining to real "
+        "datasets and judges the results critically.",
+        criteria_narrative="Completed three reviewed labs and a capstone mini-project.",
+        hours=Decimal("30"),
+        status_purpose="suspension",
+        validity_months=36,
+        alignments=[
+            AlignmentIn(target_url=ESCO["data_mining"]),
+            AlignmentIn(target_url=ESCO["perform_data_mining"]),
+        ],
+    ),
+]
+
+LEARNERS = [
+    ("amira.haddad@example.org", "Amira Haddad"),
+    ("jonas.berg@example.org", "Jonas Berg"),
+    ("li.wei@example.org", "Li Wei"),
+]
+
+
+def seed(session: Session, *, settings: Settings) -> DemoSeed:
+    """Create the demo institution once; a second call finds it and changes nothing."""
+    existing = identity.list_institutions(session)
+    if any(i.slug == DEMO_SLUG for i in existing):
+        raise FileExistsError(DEMO_SLUG)
+    institution = identity.create_institution(
+        session,
+        actor=SYSTEM,
+        slug=DEMO_SLUG,
+        name="Demo University",
+        url="https://demo-university.example",
+        email="credentials@demo-university.example",
+        did_method="key",
+        description="A fictional university used by the microcred demo.",
+    )
+    admin_email = "admin@demo-university.example"
+    admin = identity.create_staff_member(
+        session,
+        actor=SYSTEM,
+        institution_id=institution.id,
+        email=admin_email,
+        display_name="Dana Admin",
+        roles=["admin", "issuer"],
+        password=DEMO_PASSWORD,
+    )
+    actor = Principal(
+        kind="staff",
+        id=admin.id,
+        institution_id=institution.id,
+        roles=frozenset(admin.roles),
+        label=admin.display_name,
+    )
+    secret, _ = identity.create_api_token(
+        session,
+        actor=actor,
+        institution_id=institution.id,
+        staff_member_id=admin.id,
+        name="demo",
+        scopes=list(identity.API_SCOPES),
+    )
+    credentials.ensure_signing_key(
+        session, actor=actor, settings=settings, institution_id=institution.id
+    )
+    achievements = [
+        catalog.create_achievement(session, actor=actor, institution_id=institution.id, data=a)
+        for a in ACHIEVEMENTS
+    ]
+    learners = [
+        identity.create_learner(
+            session,
+            actor=actor,
+            institution_id=institution.id,
+            email=email,
+            display_name=name,
+            password=DEMO_PASSWORD,
+        )
+        for email, name in LEARNERS
+    ]
+    award_ids = []
+    plan = [(0, 0, "82"), (0, 1, "74"), (1, 0, "91"), (1, 2, "66"), (2, 0, None), (0, 2, "58")]
+    for learner_index, achievement_index, score in plan:
+        achievement = achievements[achievement_index]
+        results = (
+            [credentials.ResultIn("scaled-score", score)]
+            if score and achievement.result_descriptions
+            else []
+        )
+        award, _ = credentials.issue_award(
+            session,
+            actor=actor,
+            settings=settings,
+            institution_id=institution.id,
+            achievement_id=achievement.id,
+            learner_id=learners[learner_index].id,
+            results=results,
+            evidence=[
+                credentials.EvidenceIn(
+                    name="Capstone project",
+                    narrative="Analysis of open city bike-share data.",
+                    url="https://demo-university.example/projects/bike-share",
+                )
+            ],
+            valid_from=dt.datetime.now(dt.UTC) - dt.timedelta(days=30 * (learner_index + 1)),
+        )
+        award_ids.append(str(award.id))
+    credentials.change_status(
+        session,
+        actor=actor,
+        settings=settings,
+        institution_id=institution.id,
+        award_id=award.id,  # last one
+        action="revoke",
+        reason="Issued by mistake (demo).",
+    )
+    return DemoSeed(
+        institution_slug=DEMO_SLUG,
+        admin_email=admin_email,
+        learner_email=LEARNERS[0][0],
+        password=DEMO_PASSWORD,
+        api_token=secret,
+        award_ids=award_ids,
+    )
