@@ -24,10 +24,9 @@ Port = Annotated[int, typer.Option(help="TCP port")]
 
 
 def _settings_for(host: str, port: int) -> Settings:
+    """The public base URL follows --host/--port unless MICROCRED_BASE_URL says otherwise."""
     settings = get_settings()
-    if "MICROCRED_BASE_URL" not in settings.model_fields_set and not settings.model_fields_set & {
-        "base_url"
-    }:
+    if "base_url" not in settings.model_fields_set:
         settings = settings.model_copy(update={"base_url": f"http://{host}:{port}"})
     return settings
 
@@ -73,7 +72,8 @@ microcred demo ({settings.database_url})
   API token          {seeded.api_token}
   API docs           {base}/docs
   A credential       {base}/credentials/{seeded.award_ids[0]}
-  A revoked one      {base}/credentials/{seeded.award_ids[-1]}
+  A revoked one      {base}/credentials/{seeded.revoked_award_id}
+  A suspended one    {base}/credentials/{seeded.suspended_award_id}
 
   Try: curl -H 'Accept: application/vc+ld+json' {base}/credentials/{seeded.award_ids[0]}
        curl -H 'Authorization: Bearer {seeded.api_token}' {base}/api/v1/awards

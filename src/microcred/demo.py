@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -37,6 +38,8 @@ class DemoSeed:
     password: str
     api_token: str
     award_ids: list[str]
+    revoked_award_id: str
+    suspended_award_id: str
 
 
 ACHIEVEMENTS = [
@@ -194,15 +197,22 @@ def seed(session: Session, *, settings: Settings) -> DemoSeed:
             valid_from=dt.datetime.now(dt.UTC) - dt.timedelta(days=30 * (learner_index + 1)),
         )
         award_ids.append(str(award.id))
-    credentials.change_status(
-        session,
-        actor=actor,
-        settings=settings,
-        institution_id=institution.id,
-        award_id=award.id,  # last one
-        action="revoke",
-        reason="Issued by mistake (demo).",
-    )
+    # Jonas's Python award (a revocation list) is revoked; Amira's Data Mining Essentials
+    # (a suspension list) is suspended while its evidence is reviewed.
+    revoked, suspended = award_ids[2], award_ids[5]
+    for award_id, action, reason in (
+        (revoked, "revoke", "Assessment integrity review upheld (demo)."),
+        (suspended, "suspend", "Evidence under review (demo)."),
+    ):
+        credentials.change_status(
+            session,
+            actor=actor,
+            settings=settings,
+            institution_id=institution.id,
+            award_id=uuid.UUID(award_id),
+            action=action,  # type: ignore[arg-type]
+            reason=reason,
+        )
     return DemoSeed(
         institution_slug=DEMO_SLUG,
         admin_email=admin_email,
@@ -210,4 +220,6 @@ def seed(session: Session, *, settings: Settings) -> DemoSeed:
         password=DEMO_PASSWORD,
         api_token=secret,
         award_ids=award_ids,
+        revoked_award_id=revoked,
+        suspended_award_id=suspended,
     )
