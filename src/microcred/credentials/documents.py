@@ -20,7 +20,13 @@ def iso(moment: dt.datetime) -> str:
 def hashed_email(email: str, salt: str | None = None) -> ob3.IdentityObject:
     salt = salt or secrets.token_hex(8)
     digest = hashlib.sha256((email.strip().lower() + salt).encode()).hexdigest()
-    return ob3.IdentityObject(identity_hash=f"sha256${digest}", salt=salt)
+    return ob3.IdentityObject.model_construct(
+        type="IdentityObject",
+        identity_hash=f"sha256${digest}",
+        identity_type="emailAddress",
+        hashed=True,
+        salt=salt,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +116,38 @@ def achievement_document(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CredentialTemplate:
+    """The parts every credential of one achievement version and issuer shares.
+
+    Built once through the spec models (`ob3`), then shared by reference: bulk issue makes
+    100,000 documents from one template, and dumping the same achievement through Pydantic
+    each time would cost more than signing.
+    """
+
+    base_url: str
+    achievement_id: uuid.UUID
+    name: str
+    issuer: dict[str, Any]
+    achievement: dict[str, Any]
+
+    @classmethod
+    def build(
+        cls, base_url: str, issuer: IssuerProfile, achievement: AchievementView
+    ) -> CredentialTemplate:
+        return cls(
+            base_url=base_url,
+            achievement_id=achievement.id,
+            name=achievement.name,
+            issuer=issuer.profile().document(),
+            achievement=achievement_document(base_url, achievement, issuer).document(),
+        )
+
+
 def credential_document(
+    template: CredentialTemplate,
     *,
-    base_url: str,
     credential_id: str,
-    issuer: IssuerProfile,
-    achievement: AchievementView,
     subject_did: str | None,
     subject_email: str,
     valid_from: dt.datetime,
@@ -124,26 +156,39 @@ def credential_document(
     results: list[dict[str, str]],
     evidence: list[dict[str, str]],
 ) -> dict[str, Any]:
-    credential = ob3.OpenBadgeCredential(
-        id=credential_id,
-        name=achievement.name,
-        issuer=issuer.profile(),
-        valid_from=iso(valid_from),
-        valid_until=iso(valid_until) if valid_until else None,
-        credential_subject=ob3.AchievementSubject(
-            id=subject_did,
-            identifier=None if subject_did else [hashed_email(subject_email)],
-            achievement=achievement_document(base_url, achievement, issuer),
-            result=[
-                ob3.Result(
-                    result_description=result_description_id(base_url, achievement.id, r["key"]),
-                    value=r["value"],
-                )
-                for r in results
-            ]
-            or None,
-        ),
-        evidence=[ob3.Evidence(**e) for e in evidence] or None,
-        credential_status=ob3.CredentialStatus.model_validate(status_entry),
-    )
-    return credential.document()
+    """One `ob3.OpenBadgeCredential` as a dict (same shape as the model's `document()`;
+    `tests/credentials/test_documents.py` holds the two together)."""
+    subject: dict[str, Any] = {}
+    if subject_did:
+        subject["id"] = subject_did
+    subject["type"] = ["AchievementSubject"]
+    if not subject_did:
+        subject["identifier"] = [hashed_email(subject_email).document()]
+    subject["achievement"] = template.achievement
+    if results:
+        subject["result"] = [
+            {
+                "type": ["Result"],
+                "resultDescription": result_description_id(
+                    template.base_url, template.achievement_id, r["key"]
+                ),
+                "value": r["value"],
+            }
+            for r in results
+        ]
+    document: dict[str, Any] = {
+        "@context": list(ob3.CONTEXTS),
+        "id": credential_id,
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "name": template.name,
+        "issuer": template.issuer,
+        "validFrom": iso(valid_from),
+    }
+    if valid_until:
+        document["validUntil"] = iso(valid_until)
+    document["credentialSubject"] = subject
+    if evidence:
+        document["evidence"] = [{"type": ["Evidence"], **e} for e in evidence]
+    document["credentialStatus"] = dict(status_entry)
+    document["credentialSchema"] = [ob3.CredentialSchema().document()]
+    return document

@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from microcred.credentials.models import Award, IssuerKey, StatusList
+from microcred.kit.db import insert_rows
 from microcred.kit.pagination import PageRequest
 
 
@@ -165,6 +166,5 @@ def page_awards(
 
 
 def insert_awards(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Bulk insert (one multi-row statement per batch): the bulk issuer's hot path."""
-    for start in range(0, len(rows), 2000):
-        session.execute(insert(Award), list(rows[start : start + 2000]))
+    """The bulk issuer's hot path: COPY on PostgreSQL, multi-row INSERT elsewhere."""
+    insert_rows(session, Award, rows)

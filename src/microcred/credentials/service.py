@@ -10,7 +10,7 @@ import datetime as dt
 import multiprocessing
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -430,45 +430,66 @@ def _check_award(
 def _sign_chunk(
     seed: bytes, verification_method: str, created: str, docs: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
+    """Sign documents; return only their proofs (a fraction of the bytes to send back)."""
     pair = keys.Ed25519KeyPair.from_seed(seed)
     return [
-        proofs.sign(d, key_pair=pair, verification_method=verification_method, created=created)
+        proofs.sign(d, key_pair=pair, verification_method=verification_method, created=created)[
+            "proof"
+        ]
         for d in docs
     ]
 
 
-def _sign_all(
+SignedLater = Callable[[], list[dict[str, Any]]]
+
+
+def _sign(
     pair: keys.Ed25519KeyPair,
     verification_method: str,
     docs: list[dict[str, Any]],
     pool: ProcessPoolExecutor | None,
-) -> list[dict[str, Any]]:
+) -> SignedLater:
+    """Start signing; the returned function waits for and returns the signed documents.
+
+    With a pool the work runs in other processes while the caller stores the previous batch.
+    """
     created = documents.iso(utcnow())
     if pool is None:
-        return _sign_chunk(pair.seed, verification_method, created, docs)
-    size = max(250, len(docs) // (SIGNING_WORKERS * 4))
-    chunks = [docs[i : i + size] for i in range(0, len(docs), size)]
-    signed = pool.map(
-        _sign_chunk,
-        [pair.seed] * len(chunks),
-        [verification_method] * len(chunks),
-        [created] * len(chunks),
-        chunks,
-    )
-    return [doc for chunk in signed for doc in chunk]
+        done = _sign_chunk(pair.seed, verification_method, created, docs)
+        return lambda: [{**d, "proof": p} for d, p in zip(docs, done, strict=True)]
+    size = max(250, len(docs) // (SIGNING_WORKERS * 2))
+    futures = [
+        pool.submit(_sign_chunk, pair.seed, verification_method, created, docs[i : i + size])
+        for i in range(0, len(docs), size)
+    ]
+
+    def collect() -> list[dict[str, Any]]:
+        signed_proofs = [p for f in futures for p in f.result()]
+        return [{**d, "proof": p} for d, p in zip(docs, signed_proofs, strict=True)]
+
+    return collect
 
 
 def _signing_pool(count: int) -> ProcessPoolExecutor | None:
     """Worker processes for big batches (signing is CPU-bound); none for small ones."""
     if count < PARALLEL_SIGNING_FROM or SIGNING_WORKERS < 2:
         return None
-    # forkserver: never fork a process that holds database connections and server threads.
-    return ProcessPoolExecutor(
-        max_workers=SIGNING_WORKERS, mp_context=multiprocessing.get_context("forkserver")
-    )
+    # forkserver: never fork a process that holds database connections and server threads;
+    # preloading the signer makes each worker start warm.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["microcred.credentials.proofs"])
+    return ProcessPoolExecutor(max_workers=SIGNING_WORKERS, mp_context=context)
 
 
-def _persist(
+@dataclass(slots=True)
+class _Batch:
+    """Awards allocated and built, waiting for their signatures to be stored."""
+
+    rows: list[dict[str, Any]]
+    signed: SignedLater
+
+
+def _prepare(
     session: Session,
     *,
     actor: Principal,
@@ -476,17 +497,15 @@ def _persist(
     institution: Institution,
     planned: list[_Planned],
     pool: ProcessPoolExecutor | None = None,
-) -> list[dict[str, Any]]:
-    """Allocate status entries, sign, insert awards and their audit rows: all or nothing.
-
-    Returns the inserted rows as dicts: bulk callers need ids and credentials, not ORM objects.
-    """
-    if not planned:
-        return []
+) -> _Batch:
+    """Allocate status entries, build the documents and start signing them."""
     key = ensure_signing_key(session, actor=actor, settings=settings, institution_id=institution.id)
     profile = issuer_profile(settings, institution, key)
     base = settings.public_base_url
-    views = {p.achievement.id: _achievement_view(p.achievement) for p in planned}
+    templates = {
+        a.id: documents.CredentialTemplate.build(base, profile, _achievement_view(a))
+        for a in {p.achievement.id: p.achievement for p in planned}.values()
+    }
     by_purpose: dict[str, list[_Planned]] = {}
     for p in planned:
         by_purpose.setdefault(p.achievement.status_purpose, []).append(p)
@@ -501,54 +520,60 @@ def _persist(
             count=len(group),
         )
         slots.update(zip((p.award_id for p in group), allocated, strict=True))
+    now = utcnow()
     unsigned = []
+    rows = []
     for p in planned:
-        row, index = slots[p.award_id]
+        status_row, index = slots[p.award_id]
         unsigned.append(
             documents.credential_document(
-                base_url=base,
+                templates[p.achievement.id],
                 credential_id=f"{base}/credentials/{p.award_id}",
-                issuer=profile,
-                achievement=views[p.achievement.id],
                 subject_did=p.learner.did,
                 subject_email=p.learner.email,
                 valid_from=p.valid_from,
                 valid_until=p.valid_until,
                 status_entry=status_list.entry(
-                    status_list_url(settings, row.id), index, purpose=row.purpose
+                    status_list_url(settings, status_row.id), index, purpose=status_row.purpose
                 ),
                 results=p.results,
                 evidence=p.evidence,
             )
         )
-    signed = _sign_all(
+        rows.append(
+            {
+                "id": p.award_id,
+                "institution_id": institution.id,
+                "achievement_id": p.achievement.id,
+                "achievement_version": p.achievement.version,
+                "learner_id": p.learner.id,
+                "issuer_key_id": key.id,
+                "status_list_id": status_row.id,
+                "status_index": index,
+                "state": "active",
+                "state_reason": None,
+                "idempotency_key": p.idempotency_key,
+                "issued_at": now,
+                "valid_from": p.valid_from,
+                "valid_until": p.valid_until,
+            }
+        )
+    session.flush()
+    signed = _sign(
         _key_pair(settings, key), verification_method_id(profile.did, key), unsigned, pool
     )
-    now = utcnow()
-    rows = [
-        {
-            "id": p.award_id,
-            "institution_id": institution.id,
-            "achievement_id": p.achievement.id,
-            "achievement_version": p.achievement.version,
-            "learner_id": p.learner.id,
-            "issuer_key_id": key.id,
-            "status_list_id": slots[p.award_id][0].id,
-            "status_index": slots[p.award_id][1],
-            "state": "active",
-            "state_reason": None,
-            "idempotency_key": p.idempotency_key,
-            "issued_at": now,
-            "valid_from": p.valid_from,
-            "valid_until": p.valid_until,
-            "credential": doc,
-        }
-        for p, doc in zip(planned, signed, strict=True)
-    ]
-    session.flush()
+    return _Batch(rows=rows, signed=signed)
+
+
+def _store(
+    session: Session, *, actor: Principal, institution: Institution, batch: _Batch
+) -> list[dict[str, Any]]:
+    """Insert the signed awards and one audit row each. Returns the rows with credentials."""
+    for row, credential in zip(batch.rows, batch.signed(), strict=True):
+        row["credential"] = credential
     try:
         with session.begin_nested():
-            repo.insert_awards(session, rows)
+            repo.insert_awards(session, batch.rows)
     except IntegrityError as exc:
         # A concurrent request won the race for the same learner/achievement or key.
         raise Conflict(
@@ -570,10 +595,10 @@ def _persist(
                     "status_index": r["status_index"],
                 },
             )
-            for r in rows
+            for r in batch.rows
         ],
     )
-    return rows
+    return batch.rows
 
 
 def issue_award(
@@ -633,9 +658,10 @@ def issue_award(
         valid_from=start,
         valid_until=_valid_until(achievement, start),
     )
-    [row] = _persist(
+    batch = _prepare(
         session, actor=actor, settings=settings, institution=institution, planned=[plan]
     )
+    [row] = _store(session, actor=actor, institution=institution, batch=batch)
     return get_award(session, institution_id=institution_id, award_id=row["id"]), True
 
 
@@ -806,11 +832,20 @@ def bulk_issue(
             },
         )
     outcomes = {o.row: o for o in report.rows}
+
+    def store(chunk: list[tuple[int, _Planned]], batch: _Batch) -> None:
+        inserted = _store(session, actor=actor, institution=institution, batch=batch)
+        for (i, _), stored in zip(chunk, inserted, strict=True):
+            outcomes[i].status = "issued"
+            outcomes[i].credential_id = str(stored["credential"]["id"])
+
+    # Pipelined: while the workers sign one chunk, this process stores the previous one.
     pool = _signing_pool(len(planned))
+    pending: tuple[list[tuple[int, _Planned]], _Batch] | None = None
     try:
         for offset in range(0, len(planned), BULK_CHUNK):
             chunk = planned[offset : offset + BULK_CHUNK]
-            inserted = _persist(
+            batch = _prepare(
                 session,
                 actor=actor,
                 settings=settings,
@@ -818,12 +853,14 @@ def bulk_issue(
                 planned=[p for _, p in chunk],
                 pool=pool,
             )
-            for (i, _), stored in zip(chunk, inserted, strict=True):
-                outcomes[i].status = "issued"
-                outcomes[i].credential_id = str(stored["credential"]["id"])
+            if pending is not None:
+                store(*pending)
+            pending = (chunk, batch)
+        if pending is not None:
+            store(*pending)
     finally:
         if pool is not None:
-            pool.shutdown()
+            pool.shutdown(cancel_futures=True)
     audit.record(
         session,
         actor=actor,

@@ -10,10 +10,10 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, insert, select
+from sqlalchemy import ForeignKey, Index, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from microcred.kit.db import Base, new_id, utcnow
+from microcred.kit.db import Base, insert_rows, new_id, utcnow
 from microcred.kit.principal import Principal
 
 
@@ -103,5 +103,4 @@ def record_many(
         }
         for subject_id, after in items
     ]
-    for start in range(0, len(rows), 2000):
-        session.execute(insert(AuditEvent), rows[start : start + 2000])
+    insert_rows(session, AuditEvent, rows)
