@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from microcred import __version__
+from microcred import __version__, tasks
 from microcred.catalog import api as catalog_api
 from microcred.credentials import api as credentials_api
 from microcred.credentials import views as credentials_views
@@ -105,7 +105,9 @@ class _TooLarge(Exception):
     pass
 
 
-def _job_kicker(factory: sessionmaker[Session], inline: bool) -> Callable[[], None]:
+def _job_kicker(
+    factory: sessionmaker[Session], settings: Settings, inline: bool
+) -> Callable[[], None]:
     """After each commit, run due outbox jobs in a background thread (embedded default)."""
     lock = threading.Lock()
 
@@ -115,7 +117,7 @@ def _job_kicker(factory: sessionmaker[Session], inline: bool) -> Callable[[], No
 
         def run() -> None:
             try:
-                jobs.run_pending(factory)
+                jobs.run_pending(factory, settings)
             except Exception:  # the next commit kicks again
                 log.exception("in-process job runner failed")
             finally:
@@ -139,9 +141,12 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
+    tasks.register_all()
     app.state.settings = settings
     app.state.sessionmaker = factory
-    app.state.after_commit = _job_kicker(factory, settings.jobs_inline and session_factory is None)
+    app.state.after_commit = _job_kicker(
+        factory, settings, settings.jobs_inline and session_factory is None
+    )
     problems.install(app)
 
     api = APIRouter(prefix="/api/v1")

@@ -92,10 +92,13 @@ microcred demo ({settings.database_url})
 @app.command()
 def worker(poll_seconds: Annotated[float, typer.Option()] = 1.0) -> None:
     """Run outbox jobs (production: one or more next to the web processes)."""
+    from microcred import tasks
     from microcred.kit import jobs
     from microcred.kit.db import make_engine, make_sessionmaker
 
-    jobs.work_forever(make_sessionmaker(make_engine(get_settings())), poll_seconds=poll_seconds)
+    tasks.register_all()
+    settings = get_settings()
+    jobs.work_forever(make_sessionmaker(make_engine(settings)), settings, poll_seconds=poll_seconds)
 
 
 @db_app.command("upgrade")

@@ -66,6 +66,9 @@ class StatusList(Base):
     # The list's issuer must equal its credentials' issuer (peers check it). Under did:key a
     # rotation changes the DID, so lists stay with the DID, hence the key, they started with.
     issuer_did: Mapped[str] = mapped_column(String(500))
+    # Fixed when the list is first published: its signed credential and every entry name it,
+    # so a later change of the platform's base URL cannot split them.
+    url: Mapped[str] = mapped_column(String(500), unique=True)
     size: Mapped[int]
     bits: Mapped[bytes] = mapped_column(LargeBinary)
     allocated: Mapped[bytes] = mapped_column(LargeBinary)

@@ -36,7 +36,7 @@ from microcred.credentials.verifier import (
 )
 from microcred.identity import service as identity
 from microcred.identity.models import Institution, Learner
-from microcred.kit import audit
+from microcred.kit import audit, jobs
 from microcred.kit.crypto import did as dids
 from microcred.kit.crypto import keys
 from microcred.kit.crypto.sealing import Sealer
@@ -186,7 +186,7 @@ def _sign_status_list(
     institution = identity.get_institution(session, institution_id=row.institution_id)
     key = _key_for_did(session, settings=settings, institution=institution, did=row.issuer_did)
     unsigned = status_list.list_credential(
-        status_list_url(settings, row.id),
+        row.url,
         row.issuer_did,
         bits,
         purpose=row.purpose,
@@ -226,8 +226,10 @@ def _new_status_list(
 ) -> StatusList:
     size = settings.status_list_size
     empty = status_list.Bitstring(size)
+    list_id = new_id()
     row = StatusList(
-        id=new_id(),
+        id=list_id,
+        url=status_list_url(settings, list_id),
         institution_id=institution_id,
         purpose=purpose,
         issuer_did=did,
@@ -533,9 +535,7 @@ def _prepare(
                 subject_email=p.learner.email,
                 valid_from=p.valid_from,
                 valid_until=p.valid_until,
-                status_entry=status_list.entry(
-                    status_list_url(settings, status_row.id), index, purpose=status_row.purpose
-                ),
+                status_entry=status_list.entry(status_row.url, index, purpose=status_row.purpose),
                 results=p.results,
                 evidence=p.evidence,
             )
@@ -598,6 +598,8 @@ def _store(
             for r in batch.rows
         ],
     )
+    # After commit the learners hear about it (outbox: never for a rolled-back issue).
+    jobs.enqueue(session, "credentials.notify_awards", award_ids=[str(r["id"]) for r in batch.rows])
     return batch.rows
 
 
@@ -1011,13 +1013,15 @@ class PlatformResolver:
             raise ResolutionError(exc.detail) from exc
 
     def status_list_credential(self, url: str) -> dict[str, Any]:
-        prefix = f"{self.base}/status-lists/"
-        if not url.startswith(prefix):
-            raise ResolutionError(f"{url} is not published by this platform")
+        """Any list this platform published, under whatever base URL it was published."""
+        _, marker, tail = url.rpartition("/status-lists/")
         try:
-            row = public_status_list(self.session, list_id=uuid.UUID(url.removeprefix(prefix)))
-        except (ValueError, NotFound) as exc:
-            raise ResolutionError(f"no status list at {url}") from exc
+            list_id = uuid.UUID(tail) if marker else None
+        except ValueError:
+            list_id = None
+        row = repo.status_list_public(self.session, list_id=list_id) if list_id else None
+        if row is None or row.url != url:
+            raise ResolutionError(f"{url} is not a status list published by this platform")
         return row.signed_credential
 
 

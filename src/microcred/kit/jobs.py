@@ -20,6 +20,7 @@ from sqlalchemy import Index, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from microcred.kit.db import Base, new_id, unit_of_work, utcnow
+from microcred.kit.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class OutboxMessage(Base):
 
 
 def job(name: str) -> Callable[[JobHandler], JobHandler]:
-    """Register a handler `fn(session, **payload)` under a stable job name."""
+    """Register a handler `fn(session, settings, **payload)` under a stable job name."""
 
     def register(fn: JobHandler) -> JobHandler:
         if name in _HANDLERS and _HANDLERS[name] is not fn:
@@ -60,9 +61,11 @@ def registered_jobs() -> frozenset[str]:
 
 
 def enqueue(session: Session, name: str, **payload: Any) -> OutboxMessage:
-    """Write a job to the outbox in the caller's transaction; it runs only after commit."""
-    if name not in _HANDLERS:
-        raise KeyError(f"unknown job {name!r}")
+    """Write a job to the outbox in the caller's transaction; it runs only after commit.
+
+    Handlers register when their context's `tasks` module is imported (`microcred.tasks`
+    imports them all for the app and the worker); an unknown name fails at run time.
+    """
     message = OutboxMessage(job=name, payload=payload)
     session.add(message)
     return message
@@ -80,8 +83,12 @@ def _claim(session: Session, limit: int) -> list[OutboxMessage]:
     return list(session.scalars(stmt))
 
 
-def run_pending(factory: sessionmaker[Session], *, limit: int = 100) -> int:
-    """Run due jobs once; returns how many ran (successfully or not)."""
+def run_pending(factory: sessionmaker[Session], settings: Settings, *, limit: int = 100) -> int:
+    """Run due jobs once, each in its own transaction; returns how many ran.
+
+    Delivery is at least once: a handler that fails is retried with backoff (and gives up
+    after MAX_ATTEMPTS), so handlers must tolerate running twice.
+    """
     ran = 0
     with unit_of_work(factory) as session:
         ids = [m.id for m in _claim(session, limit)]
@@ -92,7 +99,10 @@ def run_pending(factory: sessionmaker[Session], *, limit: int = 100) -> int:
                 message = session.get(OutboxMessage, message_id, with_for_update=True)
                 if message is None or message.state != "pending":
                     continue
-                _HANDLERS[message.job](session, **message.payload)
+                handler = _HANDLERS.get(message.job)
+                if handler is None:
+                    raise LookupError(f"no handler registered for job {message.job!r}")
+                handler(session, settings, **message.payload)
                 message.state = "done"
                 message.attempts += 1
                 message.finished_at = utcnow()
@@ -111,8 +121,10 @@ def run_pending(factory: sessionmaker[Session], *, limit: int = 100) -> int:
     return ran
 
 
-def work_forever(factory: sessionmaker[Session], *, poll_seconds: float = 1.0) -> None:
+def work_forever(
+    factory: sessionmaker[Session], settings: Settings, *, poll_seconds: float = 1.0
+) -> None:
     """The `microcred worker` loop."""
     while True:
-        if run_pending(factory) == 0:
+        if run_pending(factory, settings) == 0:
             time.sleep(poll_seconds)

@@ -48,6 +48,13 @@ class Settings(BaseSettings):
         default=True, description="run outbox jobs in-process after commit (embedded default)"
     )
     data_dir: Path = Path("./var")
+    # Outgoing e-mail: without an SMTP host, messages are written to <data_dir>/mail/.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "microcred <no-reply@localhost>"
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

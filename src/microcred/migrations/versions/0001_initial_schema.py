@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-22 13:45:35.753756
+Create Date: 2026-11-22 14:09:12.411784
 """
 
 from collections.abc import Sequence
@@ -257,6 +257,7 @@ def upgrade() -> None:
         sa.Column("institution_id", sa.Uuid(), nullable=False),
         sa.Column("purpose", sa.String(length=12), nullable=False),
         sa.Column("issuer_did", sa.String(length=500), nullable=False),
+        sa.Column("url", sa.String(length=500), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("bits", sa.LargeBinary(), nullable=False),
         sa.Column("allocated", sa.LargeBinary(), nullable=False),
@@ -283,6 +284,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_status_lists")),
+        sa.UniqueConstraint("url", name=op.f("uq_status_lists_url")),
     )
     with op.batch_alter_table("status_lists", schema=None) as batch_op:
         batch_op.create_index(
