@@ -136,8 +136,7 @@ def test_bulk_csv_reports_each_row_before_writing(client: TestClient, db: Sessio
     refused = client.post(
         "/api/v1/awards/bulk?create_learners=true", content=csv_text, headers=headers
     )
-    assert refused.status_code == 422
-    report = refused.json()
+    report = assert_problem(refused, 422, "bulk-rejected")
     assert report["written"] is False and report["errors"] == 1
     assert report["rows"][2]["status"] == "error" and "e-mail" in report["rows"][2]["error"]
     assert client.get("/api/v1/awards", headers=t.headers).json()["total"] == 0

@@ -565,8 +565,8 @@ def test_detect_rejects_other_formats(data: bytes) -> None:
 
 
 def test_detect_reports_errors_inside_a_recognised_format() -> None:
-    with pytest.raises(BakingError, match="not valid JSON"):
-        detect_and_extract(b'{"a": ')
+    # JSON is only sniffed here; the verifier parses it once and reports errors itself.
+    assert detect_and_extract(b'{"a": ') == ("json", '{"a":')
     with pytest.raises(BakingError, match="no iTXt chunk"):
         detect_and_extract(_tiny_png())
     with pytest.raises(BakingError, match="no <openbadges:credential>"):

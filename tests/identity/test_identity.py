@@ -107,3 +107,17 @@ def test_input_rules(db: Session) -> None:
         )
     with pytest.raises(InvalidInput):
         identity.create_institution(db, actor=t.admin, slug="Bad Slug", name="x")
+
+
+def test_institution_updates_keep_required_fields(db: Session) -> None:
+    t = factories.tenant(db)
+    with pytest.raises(InvalidInput, match="needs a name"):
+        identity.update_institution(db, actor=t.admin, institution_id=t.id, changes={"name": None})
+    with pytest.raises(InvalidInput):
+        identity.update_institution(
+            db, actor=t.admin, institution_id=t.id, changes={"email": "not-an-email"}
+        )
+    updated = identity.update_institution(
+        db, actor=t.admin, institution_id=t.id, changes={"url": "", "email": "Badges@Example.EDU"}
+    )
+    assert updated.url is None and updated.email == "badges@example.edu"

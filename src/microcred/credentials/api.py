@@ -21,11 +21,24 @@ from microcred.credentials.schemas import (
     VerdictOut,
 )
 from microcred.identity.deps import Issuer, KeyManager, Reader, StatusManager
-from microcred.kit.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from microcred.kit.errors import (
+    DomainError,
+    InvalidInput,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from microcred.kit.pagination import Page
 from microcred.kit.web.deps import DbSession, PageDep, SettingsDep
+from microcred.kit.web.problems import problem_response
 
 router = APIRouter(tags=["credentials"])
+
+
+class BulkRejected(DomainError):
+    status = 422
+    slug = "bulk-rejected"
+    title = "Some rows cannot be issued; nothing was written"
+
 
 IdempotencyKey = Annotated[
     str | None,
@@ -137,13 +150,37 @@ async def _bulk_rows(request: Request) -> tuple[list[service.BulkRow | str], dic
     raise UnsupportedMediaType("send application/json or text/csv")
 
 
+def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Pydantic nests definitions under `$defs`; OpenAPI cannot resolve those, so inline them."""
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(definitions[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
 @router.post(
     "/awards/bulk",
     response_model=BulkOut,
+    responses={
+        422: {
+            "description": "all_or_nothing and some rows failed: a problem document "
+            "(application/problem+json) carrying the per-row report"
+        }
+    },
     openapi_extra={
         "requestBody": {
             "content": {
-                "application/json": {"schema": BulkIn.model_json_schema()},
+                "application/json": {"schema": _inline_refs(BulkIn.model_json_schema())},
                 "text/csv": {"schema": {"type": "string"}},
             }
         }
@@ -154,7 +191,6 @@ async def bulk_issue(
     session: DbSession,
     settings: SettingsDep,
     principal: Issuer,
-    response: Response,
     idempotency_key: IdempotencyKey = None,
     mode: Annotated[Literal["all_or_nothing", "per_row"] | None, Query()] = None,
     create_learners: Annotated[bool | None, Query()] = None,
@@ -196,7 +232,12 @@ async def bulk_issue(
         ],
     )
     if report.errors and report.mode == "all_or_nothing":
-        response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
+        # An RFC 9457 problem whose extension members are the full per-row report.
+        rejected = BulkRejected(
+            f"{report.errors} of {len(report.rows)} rows have errors; nothing was written",
+            **out.model_dump(mode="json"),
+        )
+        return problem_response(rejected.to_problem(instance=request.url.path))
     return out
 
 

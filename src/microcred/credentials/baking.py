@@ -93,6 +93,8 @@ def _payload_kind(credential: str) -> Literal["json", "jws"]:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
             raise BakingError(f"credential is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise BakingError("credential JSON is nested too deeply") from None
         if not isinstance(value, dict):
             raise BakingError("credential JSON must be an object")
         return "json"
@@ -510,12 +512,7 @@ def detect_and_extract(data: bytes) -> tuple[Literal["png", "svg", "json"], str]
     if head.startswith(("<svg", "<?xml", "<!--")):
         return "svg", unbake_svg(text)
     if head.startswith("{"):
-        try:
-            value = json.loads(head)
-        except json.JSONDecodeError as exc:
-            raise BakingError(f"JSON credential is not valid JSON: {exc}") from None
-        if not isinstance(value, dict):
-            raise BakingError("JSON credential must be an object")
+        # Sniffing only: the caller parses (and reports) the JSON once.
         return "json", head.rstrip()
     raise BakingError("not a PNG, SVG or JSON credential")
 

@@ -177,6 +177,8 @@ def parse_input(data: bytes | str | Mapping[str, Any]) -> tuple[dict[str, Any], 
         raise ValueError(
             f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply to be a credential") from None
     if not isinstance(parsed, dict):
         raise ValueError("a credential must be a JSON object")
     return parsed, kind

@@ -108,6 +108,13 @@ def update_institution(
     unknown = set(changes) - allowed
     if unknown:
         raise InvalidInput(f"cannot change: {', '.join(sorted(unknown))}")
+    if "name" in changes and not (changes["name"] or "").strip():
+        raise InvalidInput("name: an institution needs a name")
+    if changes.get("email"):
+        changes = {**changes, "email": normalise_email(changes["email"])}
+    if changes.get("url") and not str(changes["url"]).startswith(("https://", "http://")):
+        raise InvalidInput("url: must be an http(s) URL")
+    changes = {k: (v or None) if k != "name" else v for k, v in changes.items()}
     before = {k: getattr(institution, k) for k in changes}
     for key, value in changes.items():
         setattr(institution, key, value)
