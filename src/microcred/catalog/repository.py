@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from microcred.catalog.models import Achievement
-from microcred.kit.pagination import PageRequest
+from microcred.kit.pagination import PageRequest, fetch_page
 
 
 def achievement_by_id(
@@ -62,15 +62,9 @@ def page_achievements(
     where = [Achievement.institution_id == institution_id]
     if status:
         where.append(Achievement.status == status)
-    total = session.scalar(select(func.count()).select_from(Achievement).where(*where)) or 0
-    rows = session.scalars(
-        select(Achievement)
-        .where(*where)
-        .order_by(Achievement.name, Achievement.id)
-        .limit(page.limit)
-        .offset(page.offset)
-    ).all()
-    return rows, total
+    return fetch_page(
+        session, Achievement, where=where, order_by=[Achievement.name, Achievement.id], page=page
+    )
 
 
 def published_achievement(session: Session, *, achievement_id: uuid.UUID) -> Achievement | None:

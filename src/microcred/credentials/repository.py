@@ -6,12 +6,12 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from microcred.credentials.models import Award, IssuerKey, StatusList
 from microcred.kit.db import insert_rows
-from microcred.kit.pagination import PageRequest
+from microcred.kit.pagination import PageRequest, fetch_page
 
 
 def active_key(session: Session, *, institution_id: uuid.UUID) -> IssuerKey | None:
@@ -154,15 +154,9 @@ def page_awards(
         where.append(Award.achievement_id == achievement_id)
     if state:
         where.append(Award.state == state)
-    total = session.scalar(select(func.count()).select_from(Award).where(*where)) or 0
-    rows = session.scalars(
-        select(Award)
-        .where(*where)
-        .order_by(Award.issued_at.desc(), Award.id)
-        .limit(page.limit)
-        .offset(page.offset)
-    ).all()
-    return rows, total
+    return fetch_page(
+        session, Award, where=where, order_by=[Award.issued_at.desc(), Award.id], page=page
+    )
 
 
 def insert_awards(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from microcred.identity.models import ApiToken, Institution, Learner, SignInSession, StaffMember
-from microcred.kit.pagination import PageRequest
+from microcred.kit.pagination import PageRequest, fetch_page
 
 
 def institution_by_id(session: Session, institution_id: uuid.UUID) -> Institution | None:
@@ -77,31 +77,25 @@ def learners_by_emails(
 def page_learners(
     session: Session, *, institution_id: uuid.UUID, page: PageRequest
 ) -> tuple[Sequence[Learner], int]:
-    where = Learner.institution_id == institution_id
-    total = session.scalar(select(func.count()).select_from(Learner).where(where)) or 0
-    rows = session.scalars(
-        select(Learner)
-        .where(where)
-        .order_by(Learner.created_at, Learner.id)
-        .limit(page.limit)
-        .offset(page.offset)
-    ).all()
-    return rows, total
+    return fetch_page(
+        session,
+        Learner,
+        where=[Learner.institution_id == institution_id],
+        order_by=[Learner.created_at, Learner.id],
+        page=page,
+    )
 
 
 def page_staff(
     session: Session, *, institution_id: uuid.UUID, page: PageRequest
 ) -> tuple[Sequence[StaffMember], int]:
-    where = StaffMember.institution_id == institution_id
-    total = session.scalar(select(func.count()).select_from(StaffMember).where(where)) or 0
-    rows = session.scalars(
-        select(StaffMember)
-        .where(where)
-        .order_by(StaffMember.created_at, StaffMember.id)
-        .limit(page.limit)
-        .offset(page.offset)
-    ).all()
-    return rows, total
+    return fetch_page(
+        session,
+        StaffMember,
+        where=[StaffMember.institution_id == institution_id],
+        order_by=[StaffMember.created_at, StaffMember.id],
+        page=page,
+    )
 
 
 def sign_in_session_by_hash(session: Session, token_hash: str) -> SignInSession | None:
