@@ -20,6 +20,7 @@ from microcred.kit import jobs
 from microcred.kit.db import make_engine, make_sessionmaker
 from microcred.kit.settings import Settings, get_settings
 from microcred.kit.web import problems
+from microcred.kit.web.ratelimit import PublicRateLimit
 
 log = logging.getLogger(__name__)
 Scope = MutableMapping[str, Any]
@@ -161,5 +162,6 @@ def create_app(
     app.include_router(api)
     app.include_router(credentials_views.router)
     app.include_router(identity_views.router)
+    app.add_middleware(PublicRateLimit, per_minute=settings.public_rate_limit_per_minute)
     app.add_middleware(BodyLimitAndHeaders, max_bytes=settings.max_upload_bytes)
     return app

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # Verifying another issuer's did:web or status list needs its documents; off means offline only.
     verifier_fetch_remote: bool = True
     verifier_fetch_timeout_s: float = 5.0
+    # Requests per minute per client to public endpoints (verify, credential pages, status
+    # lists, DID documents); 0 turns the limit off.
+    public_rate_limit_per_minute: int = Field(default=600, ge=0)
     jobs_inline: bool = Field(
         default=True, description="run outbox jobs in-process after commit (embedded default)"
     )
