@@ -250,3 +250,29 @@ def test_sign_in_page_sets_a_session_cookie(client: TestClient, db: Session) -> 
     assert learner.display_name in home.text
     forged = client.post("/sign-out", data={"csrf_token": "forged"})
     assert forged.status_code == 401
+
+
+def test_nul_characters_are_refused_alike_on_both_databases(
+    client: TestClient, db: Session
+) -> None:
+    t = factories.tenant(db)
+    achievement = factories.achievement(db, t)
+    db.commit()
+    body = assert_problem(
+        client.post(
+            "/api/v1/learners",
+            json={"email": "a@example.org", "display_name": "Ada\u0000"},
+            headers=t.headers,
+        ),
+        422,
+        "invalid-input",
+    )
+    assert "NUL" in body["detail"]
+    csv_text = f"learner_email,learner_name,achievement\nx@example.org,Ze\x00d,{achievement.slug}\n"
+    report = client.post(
+        "/api/v1/awards/bulk?create_learners=true",
+        content=csv_text,
+        headers={**t.headers, "content-type": "text/csv"},
+    ).json()
+    assert report["rows"][0]["error"] == "a cell contains control characters"
+    assert client.get("/sign-in").status_code == 200

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
+from microcred.kit.schemas import InputModel
+
 ResultType = Literal[
     "GradePointAverage",
     "LetterGrade",
@@ -25,8 +27,7 @@ ResultType = Literal[
 ]
 
 
-class AlignmentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AlignmentIn(InputModel):
     target_url: AnyHttpUrl = Field(description="the skill's URI (an ESCO concept URI for ESCO)")
     target_name: str | None = Field(
         default=None, max_length=300, description="defaults to the ESCO preferred label"
@@ -44,8 +45,7 @@ class AlignmentOut(BaseModel):
     target_code: str | None
 
 
-class ResultDescriptionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ResultDescriptionIn(InputModel):
     key: str = Field(pattern=r"^[a-z][a-z0-9-]{0,59}$")
     name: str = Field(min_length=1, max_length=200)
     result_type: ResultType
@@ -58,8 +58,7 @@ class ResultDescriptionOut(ResultDescriptionIn):
     model_config = ConfigDict(from_attributes=True)
 
 
-class AchievementIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AchievementIn(InputModel):
     slug: str = Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1, max_length=10_000)
@@ -73,10 +72,9 @@ class AchievementIn(BaseModel):
     result_descriptions: list[ResultDescriptionIn] = Field(default_factory=list, max_length=50)
 
 
-class AchievementUpdate(BaseModel):
+class AchievementUpdate(InputModel):
     """Any subset of fields; each change bumps the achievement's version."""
 
-    model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, min_length=1, max_length=10_000)
     criteria_narrative: str | None = Field(default=None, min_length=1, max_length=10_000)

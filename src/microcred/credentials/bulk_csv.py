@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from microcred.credentials.service import BulkRow, EvidenceIn, ResultIn
 from microcred.kit.errors import InvalidInput
@@ -16,6 +17,7 @@ from microcred.kit.errors import InvalidInput
 REQUIRED = ("learner_email", "achievement")
 OPTIONAL = ("learner_name", "evidence_url", "evidence_name", "evidence_narrative")
 MAX_CELL = 10_000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def parse(text: str) -> list[BulkRow | str]:
@@ -57,6 +59,8 @@ def _row(record: dict[str | None, str | list[str] | None]) -> BulkRow | str:
     }
     if any(len(v) > MAX_CELL for v in cells.values()):
         return f"a cell is longer than {MAX_CELL} characters"
+    if any(_CONTROL.search(v) for v in cells.values()):
+        return "a cell contains control characters"
     if not cells.get("learner_email"):
         return "learner_email is empty"
     if not cells.get("achievement"):

@@ -8,15 +8,15 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
+from microcred.kit.schemas import InputModel
 
-class ResultValue(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+
+class ResultValue(InputModel):
     key: str = Field(min_length=1, max_length=60)
     value: str = Field(min_length=1, max_length=200)
 
 
-class EvidenceItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EvidenceItem(InputModel):
     url: AnyHttpUrl | None = None
     name: str | None = Field(default=None, max_length=300)
     description: str | None = Field(default=None, max_length=5000)
@@ -24,8 +24,7 @@ class EvidenceItem(BaseModel):
     genre: str | None = Field(default=None, max_length=100)
 
 
-class AwardIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AwardIn(InputModel):
     achievement_id: uuid.UUID
     learner_id: uuid.UUID
     results: list[ResultValue] = Field(default_factory=list, max_length=50)
@@ -50,13 +49,11 @@ class AwardOut(BaseModel):
     credential: dict[str, Any]
 
 
-class StatusChangeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class StatusChangeIn(InputModel):
     reason: str = Field(min_length=3, max_length=2000)
 
 
-class BulkRowIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BulkRowIn(InputModel):
     learner_email: str = Field(max_length=320)
     learner_name: str | None = Field(default=None, max_length=200)
     achievement: str = Field(min_length=1, max_length=100, description="slug or id")
@@ -64,8 +61,7 @@ class BulkRowIn(BaseModel):
     evidence: list[EvidenceItem] = Field(default_factory=list, max_length=20)
 
 
-class BulkIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BulkIn(InputModel):
     mode: Literal["all_or_nothing", "per_row"] = "all_or_nothing"
     create_learners: bool = False
     rows: list[BulkRowIn] = Field(min_length=1)

@@ -7,6 +7,8 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from microcred.kit.schemas import InputModel
+
 
 class InstitutionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -19,16 +21,14 @@ class InstitutionOut(BaseModel):
     did_method: str
 
 
-class InstitutionUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class InstitutionUpdate(InputModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     url: str | None = Field(default=None, max_length=500)
     email: str | None = Field(default=None, max_length=320)
     description: str | None = Field(default=None, max_length=2000)
 
 
-class LearnerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LearnerIn(InputModel):
     email: str = Field(max_length=320)
     display_name: str = Field(min_length=1, max_length=200)
     did: str | None = Field(default=None, max_length=500)
@@ -45,13 +45,11 @@ class LearnerOut(BaseModel):
     created_at: dt.datetime
 
 
-class ReasonIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReasonIn(InputModel):
     reason: str = Field(min_length=3, max_length=2000)
 
 
-class StaffIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class StaffIn(InputModel):
     email: str = Field(max_length=320)
     display_name: str = Field(min_length=1, max_length=200)
     roles: list[str] = Field(min_length=1)
@@ -67,8 +65,7 @@ class StaffOut(BaseModel):
     active: bool
 
 
-class ApiTokenIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ApiTokenIn(InputModel):
     staff_member_id: uuid.UUID
     name: str = Field(min_length=1, max_length=100)
     scopes: list[str] = Field(min_length=1)

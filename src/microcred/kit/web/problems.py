@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from microcred.kit.errors import PROBLEM_BASE, DomainError
@@ -80,6 +81,35 @@ def install(app: FastAPI) -> None:
                 "instance": request.url.path,
             },
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the validators let through (a NUL character in text,
+        # a number out of range): the client's doing, and the transaction was rolled back.
+        return problem_response(
+            {
+                "type": PROBLEM_BASE + "invalid-input",
+                "title": "The request is not valid",
+                "status": 422,
+                "detail": "a value cannot be stored (for example text with a NUL character, or a "
+                "number out of range)",
+                "instance": request.url.path,
+            }
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def raced(request: Request, exc: IntegrityError) -> JSONResponse:
+        # Constraints the services check first can still trip when two requests race.
+        return problem_response(
+            {
+                "type": PROBLEM_BASE + "conflict",
+                "title": "Conflict with the current state",
+                "status": 409,
+                "detail": "a concurrent change conflicts with this one; retry to see the current "
+                "state",
+                "instance": request.url.path,
+            }
         )
 
     @app.exception_handler(Exception)
