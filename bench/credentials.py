@@ -351,7 +351,8 @@ def main() -> None:
         "(`python -m bench.credentials`).",
         "",
         f"Machine: {machine()}. The machine is shared and noisy; each figure is the best of "
-        "a few runs on one core.",
+        "a few runs on one core, and whole runs differ by up to a third (signing has measured "
+        "between 2,300/s and 3,400/s on the same code).",
         "",
         f"Data: {len(docs)} Open Badges 3.0 credentials issued by microcred in the same run "
         f"(6 ESCO alignments, a result, evidence, a status entry; {size:,.0f} bytes of JSON "
