@@ -44,16 +44,16 @@ def open_status_lists(
     institution_id: uuid.UUID,
     purpose: str,
     issuer_did: str,
-    below: int,
+    fill_ratio: float,
 ) -> Sequence[StatusList]:
-    """Lists that can still take credentials, oldest first, locked for this transaction."""
+    """Lists with room left (each by its own size), oldest first, locked for this transaction."""
     return session.scalars(
         select(StatusList)
         .where(
             StatusList.institution_id == institution_id,
             StatusList.purpose == purpose,
             StatusList.issuer_did == issuer_did,
-            StatusList.allocated_count < below,
+            StatusList.allocated_count < StatusList.size * fill_ratio,
         )
         .order_by(StatusList.created_at, StatusList.id)
         .with_for_update()

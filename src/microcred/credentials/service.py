@@ -269,7 +269,7 @@ def _allocate(
             institution_id=institution_id,
             purpose=purpose,
             issuer_did=did,
-            below=int(settings.status_list_size * settings.status_list_fill_ratio),
+            fill_ratio=settings.status_list_fill_ratio,
         )
     )
     room = sum(_capacity(settings, s) - s.allocated_count for s in lists)
@@ -633,22 +633,12 @@ def issue_award(
                 )
             return earlier, False
     institution = identity.get_institution(session, institution_id=institution_id)
-    achievement = catalog.achievements_by_keys(
-        session, institution_id=institution_id, keys=[str(achievement_id)]
-    ).get(str(achievement_id))
-    learner = None
-    try:
-        learner = identity.get_learner(
-            session, institution_id=institution_id, learner_id=learner_id
-        )
-    except NotFound:
-        learner = None
-    live = bool(
-        achievement
-        and learner
-        and repo.live_award(session, learner_id=learner.id, achievement_id=achievement.id)
+    achievement = catalog.get_achievement(
+        session, institution_id=institution_id, achievement_id=achievement_id
     )
-    achievement, learner = _check_award(achievement, learner, live=live)
+    learner = identity.get_learner(session, institution_id=institution_id, learner_id=learner_id)
+    live = repo.live_award(session, learner_id=learner.id, achievement_id=achievement.id)
+    achievement, learner = _check_award(achievement, learner, live=live is not None)
     start = valid_from or utcnow()
     plan = _Planned(
         award_id=new_id(),
