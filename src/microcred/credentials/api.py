@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from pydantic import ValidationError
 
 from microcred.credentials import bulk_csv, service
@@ -118,7 +118,11 @@ def issue_award(
     return award
 
 
-async def _bulk_rows(request: Request) -> tuple[list[service.BulkRow | str], dict[str, Any]]:
+ParsedRows = tuple[list[service.BulkRow | str], dict[str, Any]]
+
+
+async def _bulk_rows(request: Request) -> ParsedRows:
+    """Read and parse the body here (async) so the route itself can run in a worker thread."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
     if content_type == "text/csv":
@@ -186,8 +190,9 @@ def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
         }
     },
 )
-async def bulk_issue(
+def bulk_issue(
     request: Request,
+    parsed: Annotated[ParsedRows, Depends(_bulk_rows)],
     session: DbSession,
     settings: SettingsDep,
     principal: Issuer,
@@ -200,7 +205,7 @@ async def bulk_issue(
     `all_or_nothing` (default) writes nothing if any row fails (answer 422 with the report);
     `per_row` issues every valid row. CSV options come as query parameters.
     """
-    rows, options = await _bulk_rows(request)
+    rows, options = parsed
     report = service.bulk_issue(
         session,
         actor=principal,
@@ -296,6 +301,10 @@ def rotate_key(session: DbSession, settings: SettingsDep, principal: KeyManager)
     )
 
 
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
 @router.post(
     "/verify",
     response_model=VerdictOut,
@@ -311,13 +320,14 @@ def rotate_key(session: DbSession, settings: SettingsDep, principal: KeyManager)
         }
     },
 )
-async def verify(request: Request, session: DbSession, settings: SettingsDep) -> object:
+def verify(
+    body: Annotated[bytes, Depends(_raw_body)], session: DbSession, settings: SettingsDep
+) -> object:
     """Verify a credential (JSON, or a baked PNG/SVG badge). Public; no token needed.
 
     The answer is always 200 with a verdict (VALID/INVALID) and a reason per check; only a
     request that carries no credential at all is an error.
     """
-    body = await request.body()
     if len(body) > settings.max_upload_bytes:
         raise PayloadTooLarge(f"at most {settings.max_upload_bytes} bytes")
     if not body.strip():
