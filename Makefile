@@ -50,8 +50,9 @@ fmt: setup ## format and auto-fix
 	$(RUN) ruff format src tests bench
 	$(RUN) ruff check --fix src tests bench
 
-bench: setup interop-deps services ## measure issue/verify throughput vs Digital Bazaar; writes docs/benchmarks.md
-	$(RUN) python -m bench.credentials --out docs/benchmarks.md
+bench: setup interop-deps services ## measure against the reference implementations; writes docs/benchmarks.md
+	$(UV) sync --frozen --group bench
+	$(UV) run --frozen --group bench python -m bench --out docs/benchmarks.md
 
 db-upgrade: setup ## apply migrations to MICROCRED_DATABASE_URL (default: SQLite in ./var)
 	$(RUN) microcred db upgrade

@@ -7,7 +7,6 @@ Writes docs/benchmarks.md with the machine, the date and the command. Targets (i
 
 from __future__ import annotations
 
-import argparse
 import base64
 import copy
 import datetime as dt
@@ -317,15 +316,10 @@ def machine() -> str:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
-    parser.add_argument("--sample", type=int, default=300, help="credentials for sign/verify")
-    parser.add_argument("--bulk", type=int, default=100_000, help="bulk issue size (0: skip)")
-    args = parser.parse_args()
-
-    print(f"issuing {args.sample} sample credentials ...", flush=True)
-    docs, documents, seed, vm = sample_credentials(args.sample)
+def section(*, sample: int = 300, bulk_size: int = 100_000) -> list[str]:
+    """The credentials section of docs/benchmarks.md (Markdown lines)."""
+    print(f"issuing {sample} sample credentials ...", flush=True)
+    docs, documents, seed, vm = sample_credentials(sample)
     size = statistics.mean(len(json.dumps(d)) for d in docs)
     print("signing ...", flush=True)
     sign_rate = bench_signing(docs, seed, vm)
@@ -336,29 +330,20 @@ def main() -> None:
     print("Digital Bazaar ...", flush=True)
     peer = bench_digital_bazaar(docs, documents)
     bulk = None
-    if args.bulk:
-        print(f"bulk issue of {args.bulk} into PostgreSQL ...", flush=True)
-        bulk = bench_bulk_pg(args.bulk)
+    if bulk_size:
+        print(f"bulk issue of {bulk_size} into PostgreSQL ...", flush=True)
+        bulk = bench_bulk_pg(bulk_size)
 
     def verdict(ok: bool) -> str:
         return "**met**" if ok else "**not met**"
 
     peer_rate = float(peer["verificationsPerSecond"])
     lines = [
-        "# Benchmarks",
-        "",
-        f"Measured on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `make bench` "
-        "(`python -m bench.credentials`).",
-        "",
-        f"Machine: {machine()}. The machine is shared and noisy; each figure is the best of "
-        "a few runs on one core, and whole runs differ by up to a third (signing has measured "
-        "between 2,300/s and 3,400/s on the same code).",
+        "## Credentials (issue 2)",
         "",
         f"Data: {len(docs)} Open Badges 3.0 credentials issued by microcred in the same run "
         f"(6 ESCO alignments, a result, evidence, a status entry; {size:,.0f} bytes of JSON "
         "on average), with their signed status list.",
-        "",
-        "## Credentials (issue 2)",
         "",
         "| measure | microcred | reference, same run | ratio | target | status |",
         "|---|---|---|---|---|---|",
@@ -396,9 +381,4 @@ def main() -> None:
         "credentials of one issuer would; the Digital Bazaar figure re-verifies it each time.",
         "",
     ]
-    args.out.write_text("\n".join(lines))
-    print("\n".join(lines))
-
-
-if __name__ == "__main__":
-    main()
+    return lines
