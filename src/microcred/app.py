@@ -11,6 +11,8 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from microcred import __version__, tasks
+from microcred.assessment import api as assessment_api
+from microcred.assessment import views as assessment_views
 from microcred.catalog import api as catalog_api
 from microcred.credentials import api as credentials_api
 from microcred.credentials import views as credentials_views
@@ -154,6 +156,7 @@ def create_app(
     api.include_router(identity_api.router)
     api.include_router(catalog_api.router)
     api.include_router(credentials_api.router)
+    api.include_router(assessment_api.router)
 
     @api.get("/health", tags=["meta"])
     def health() -> dict[str, str]:
@@ -162,6 +165,7 @@ def create_app(
     app.include_router(api)
     app.include_router(credentials_views.router)
     app.include_router(identity_views.router)
+    app.include_router(assessment_views.router)
     app.add_middleware(PublicRateLimit, per_minute=settings.public_rate_limit_per_minute)
     app.add_middleware(BodyLimitAndHeaders, max_bytes=settings.max_upload_bytes)
     return app

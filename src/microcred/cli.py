@@ -74,6 +74,9 @@ microcred demo ({settings.database_url})
   A credential       {base}/credentials/{seeded.award_ids[0]}
   A revoked one      {base}/credentials/{seeded.revoked_award_id}
   A suspended one    {base}/credentials/{seeded.suspended_award_id}
+  An adaptive test   {base}/assessments/{seeded.assessments["sql-foundations"]}
+                     (sign in as li.wei@example.org; Python is the other assessed achievement:
+                     {base}/assessments/{seeded.assessments["python-data-analysis"]})
 
   Try: curl -H 'Accept: application/vc+ld+json' {base}/credentials/{seeded.award_ids[0]}
        curl -H 'Authorization: Bearer {seeded.api_token}' {base}/api/v1/awards

@@ -7,9 +7,15 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 from sqlalchemy.orm import Session
 
+from microcred import demo_items
+from microcred.assessment import irt
+from microcred.assessment import service as assessment
+from microcred.assessment.schemas import ItemIn, PolicyIn
 from microcred.catalog import service as catalog
+from microcred.catalog.models import Achievement
 from microcred.catalog.schemas import AchievementIn, AlignmentIn, ResultDescriptionIn
 from microcred.credentials import service as credentials
 from microcred.identity import service as identity
@@ -38,6 +44,7 @@ class DemoSeed:
     password: str
     api_token: str
     award_ids: list[str]
+    assessments: dict[str, str]  # achievement slug -> achievement id, for /assessments/<id>
     revoked_award_id: str
     suspended_award_id: str
 
@@ -213,6 +220,7 @@ def seed(session: Session, *, settings: Settings) -> DemoSeed:
             action=action,  # type: ignore[arg-type]
             reason=reason,
         )
+    assessments = seed_assessments(session, actor=actor, achievements=achievements)
     return DemoSeed(
         institution_slug=DEMO_SLUG,
         admin_email=admin_email,
@@ -220,6 +228,73 @@ def seed(session: Session, *, settings: Settings) -> DemoSeed:
         password=DEMO_PASSWORD,
         api_token=secret,
         award_ids=award_ids,
+        assessments=assessments,
         revoked_award_id=revoked,
         suspended_award_id=suspended,
     )
+
+
+def seed_assessments(
+    session: Session, *, actor: Principal, achievements: list[Achievement]
+) -> dict[str, str]:
+    """Item banks for two achievements, calibrated from simulated learners' responses.
+
+    The simulation draws "true" item parameters around the authors' ratings and 1,200
+    learners' abilities, then calibrates the bank with the same marginal-likelihood
+    estimator the platform runs on real responses.
+    """
+    banks = {
+        "python-data-analysis": (demo_items.PYTHON, [ESCO["python"], ESCO["data_analytics"]]),
+        "sql-foundations": (demo_items.SQL, [ESCO["sql"], ESCO["query_languages"]]),
+    }
+    rng = np.random.default_rng(2026)
+    out = {}
+    for achievement in achievements:
+        if achievement.slug not in banks:
+            continue
+        bank, skills = banks[achievement.slug]
+        assessment.set_policy(
+            session,
+            actor=actor,
+            institution_id=achievement.institution_id,
+            achievement_id=achievement.id,
+            data=PolicyIn(
+                max_attempts=3,
+                cooldown_minutes=2,
+                min_items=6,
+                max_items=12,
+                target_se=0.40,
+                cut_score=0.0,
+                time_limit_minutes=30,
+            ),
+        )
+        items = [
+            assessment.create_item(
+                session,
+                actor=actor,
+                institution_id=achievement.institution_id,
+                data=ItemIn.model_validate(
+                    {**spec, "achievement_id": achievement.id, "skill_url": skills[i % 2]}
+                ),
+            )
+            for i, spec in enumerate(bank)
+        ]
+        true_a = rng.uniform(0.9, 1.8, len(items))
+        true_b = np.array([it.author_difficulty - 3.0 for it in items]) + rng.normal(
+            0, 0.35, len(items)
+        )
+        theta = rng.normal(0, 1, 1200)
+        responses = (
+            rng.random((theta.size, len(items))) < irt.p_correct(theta, true_a, true_b)
+        ).astype(float)
+        responses[rng.random(responses.shape) < 0.4] = np.nan  # adaptive: not all items seen
+        assessment.calibrate_bank(
+            session,
+            actor=actor,
+            institution_id=achievement.institution_id,
+            achievement_id=achievement.id,
+            responses=responses,
+            item_ids=[it.id for it in items],
+        )
+        out[achievement.slug] = str(achievement.id)
+    return out

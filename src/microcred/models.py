@@ -1,9 +1,18 @@
 """Imports every context's ORM models so that `Base.metadata` is complete (Alembic, tests)."""
 
+from microcred.assessment import models as assessment_models
 from microcred.catalog import models as catalog_models
 from microcred.credentials import models as credentials_models
 from microcred.identity import models as identity_models
 from microcred.kit import audit, jobs
 from microcred.kit.db import Base
 
-__all__ = ["Base", "audit", "catalog_models", "credentials_models", "identity_models", "jobs"]
+__all__ = [
+    "Base",
+    "assessment_models",
+    "audit",
+    "catalog_models",
+    "credentials_models",
+    "identity_models",
+    "jobs",
+]

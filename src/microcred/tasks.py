@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def register_all() -> None:
     # Importing a tasks module registers its handlers with kit.jobs.
+    from microcred.assessment import tasks as assessment_tasks
     from microcred.credentials import tasks as credentials_tasks
 
-    del credentials_tasks
+    del assessment_tasks, credentials_tasks

@@ -229,3 +229,43 @@ def retire_achievement(
         reason=reason,
     )
     return achievement
+
+
+def ensure_result_descriptions(
+    session: Session,
+    *,
+    actor: Principal,
+    institution_id: uuid.UUID,
+    achievement_id: uuid.UUID,
+    descriptions: Sequence[ResultDescriptionIn],
+) -> Achievement:
+    """Add the descriptions the achievement lacks (by key); one new version if any were added.
+
+    Used when an assessment starts reporting results into the achievement's credentials.
+    """
+    achievement = get_achievement(
+        session, institution_id=institution_id, achievement_id=achievement_id
+    )
+    present = {r.key for r in achievement.result_descriptions}
+    missing = [d for d in descriptions if d.key not in present]
+    if not missing:
+        return achievement
+    before = snapshot(achievement)
+    start = len(achievement.result_descriptions)
+    achievement.result_descriptions.extend(
+        ResultDescription(position=start + i, **d.model_dump()) for i, d in enumerate(missing)
+    )
+    achievement.version += 1
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="achievement.update",
+        subject_type="achievement",
+        subject_id=achievement.id,
+        institution_id=institution_id,
+        before=before,
+        after=snapshot(achievement),
+        reason="result descriptions for the assessment",
+    )
+    return achievement

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -16,27 +14,11 @@ from microcred.identity import service
 from microcred.identity.deps import PagePrincipal
 from microcred.kit.errors import NotAuthenticated
 from microcred.kit.pagination import PageRequest
+from microcred.kit.web import csrf
 from microcred.kit.web.deps import DbSession, SettingsDep
 from microcred.kit.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
-CSRF_COOKIE = "microcred_csrf"
-
-
-def _csrf_token(request: Request) -> str:
-    return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-
-
-def _check_csrf(request: Request, submitted: str) -> None:
-    """Double-submit cookie: a cross-site form cannot read our cookie to echo it."""
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not cookie or not hmac.compare_digest(cookie, submitted):
-        raise NotAuthenticated("the form expired; reload the page and try again")
-
-
-def _with_csrf(response: Response, token: str, secure: bool) -> Response:
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure)
-    return response
 
 
 @router.get("/")
@@ -49,22 +31,22 @@ def home(request: Request, session: DbSession, principal: PagePrincipal) -> Resp
             page=PageRequest(limit=100, offset=0),
             learner_id=principal.id,
         )
-    token = _csrf_token(request)
+    token = csrf.token(request)
     page = templates.TemplateResponse(
         request, "home.html", {"principal": principal, "awards": awards, "csrf_token": token}
     )
-    return _with_csrf(page, token, request.url.scheme == "https")
+    return csrf.remember(page, request, token)
 
 
 @router.get("/sign-in")
 def sign_in_form(request: Request) -> Response:
-    token = _csrf_token(request)
+    token = csrf.token(request)
     page = templates.TemplateResponse(
         request,
         "sign_in.html",
         {"csrf_token": token, "error": None, "institution": "", "email": ""},
     )
-    return _with_csrf(page, token, request.url.scheme == "https")
+    return csrf.remember(page, request, token)
 
 
 @router.post("/sign-in")
@@ -77,7 +59,7 @@ def sign_in(
     password: Annotated[str, Form(max_length=200)],
     csrf_token: Annotated[str, Form(max_length=100)],
 ) -> Response:
-    _check_csrf(request, csrf_token)
+    csrf.check(request, csrf_token)
     try:
         secret, _ = service.sign_in(
             session,
@@ -118,7 +100,7 @@ def sign_out(
     settings: SettingsDep,
     csrf_token: Annotated[str, Form(max_length=100)],
 ) -> Response:
-    _check_csrf(request, csrf_token)
+    csrf.check(request, csrf_token)
     secret = request.cookies.get(settings.session_cookie_name)
     if secret:
         service.sign_out(session, secret=secret)

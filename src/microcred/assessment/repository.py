@@ -1,0 +1,141 @@
+"""Every query of the assessment context."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from microcred.assessment.models import (
+    AssessmentPolicy,
+    Attempt,
+    IntegrityFlag,
+    Item,
+    Response,
+)
+from microcred.kit.pagination import PageRequest, fetch_page
+
+
+def policy(
+    session: Session, *, institution_id: uuid.UUID, achievement_id: uuid.UUID
+) -> AssessmentPolicy | None:
+    return session.scalar(
+        select(AssessmentPolicy).where(
+            AssessmentPolicy.institution_id == institution_id,
+            AssessmentPolicy.achievement_id == achievement_id,
+        )
+    )
+
+
+def item(session: Session, *, institution_id: uuid.UUID, item_id: uuid.UUID) -> Item | None:
+    return session.scalar(
+        select(Item).where(Item.institution_id == institution_id, Item.id == item_id)
+    )
+
+
+def items_by_ids(session: Session, *, item_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Item]:
+    rows = session.scalars(select(Item).where(Item.id.in_(list(item_ids))))
+    return {row.id: row for row in rows}
+
+
+def active_items(session: Session, *, achievement_id: uuid.UUID) -> Sequence[Item]:
+    """The bank an attempt starts from, in a stable order."""
+    return session.scalars(
+        select(Item)
+        .where(Item.achievement_id == achievement_id, Item.state == "active")
+        .order_by(Item.created_at, Item.id)
+    ).all()
+
+
+def page_items(
+    session: Session,
+    *,
+    institution_id: uuid.UUID,
+    achievement_id: uuid.UUID | None,
+    page: PageRequest,
+) -> tuple[Sequence[Item], int]:
+    where = [Item.institution_id == institution_id]
+    if achievement_id is not None:
+        where.append(Item.achievement_id == achievement_id)
+    return fetch_page(session, Item, where=where, order_by=[Item.created_at, Item.id], page=page)
+
+
+def attempts_of(
+    session: Session, *, learner_id: uuid.UUID, achievement_id: uuid.UUID
+) -> Sequence[Attempt]:
+    return session.scalars(
+        select(Attempt)
+        .where(Attempt.learner_id == learner_id, Attempt.achievement_id == achievement_id)
+        .order_by(Attempt.number)
+    ).all()
+
+
+def attempt_locked(
+    session: Session, *, institution_id: uuid.UUID, attempt_id: uuid.UUID
+) -> Attempt | None:
+    """Locked for the transaction: two tabs answering at once take turns."""
+    return session.scalar(
+        select(Attempt)
+        .where(Attempt.institution_id == institution_id, Attempt.id == attempt_id)
+        .with_for_update()
+    )
+
+
+def attempt(
+    session: Session, *, institution_id: uuid.UUID, attempt_id: uuid.UUID
+) -> Attempt | None:
+    return session.scalar(
+        select(Attempt).where(Attempt.institution_id == institution_id, Attempt.id == attempt_id)
+    )
+
+
+def responses_of(session: Session, *, attempt_id: uuid.UUID) -> Sequence[Response]:
+    return session.scalars(
+        select(Response).where(Response.attempt_id == attempt_id).order_by(Response.position)
+    ).all()
+
+
+def mean_seconds(session: Session, *, item_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, float]:
+    """Mean response time per item over everyone's answers (the rapid-guess norm)."""
+    rows = session.execute(
+        select(Response.item_id, func.avg(Response.seconds), func.count())
+        .where(Response.item_id.in_(list(item_ids)))
+        .group_by(Response.item_id)
+    )
+    return {item_id: float(mean) for item_id, mean, count in rows if count >= 20}
+
+
+def open_flags(
+    session: Session, *, institution_id: uuid.UUID, page: PageRequest
+) -> tuple[Sequence[IntegrityFlag], int]:
+    return fetch_page(
+        session,
+        IntegrityFlag,
+        where=[IntegrityFlag.institution_id == institution_id, IntegrityFlag.state == "open"],
+        order_by=[IntegrityFlag.created_at, IntegrityFlag.id],
+        page=page,
+    )
+
+
+def flag(
+    session: Session, *, institution_id: uuid.UUID, flag_id: uuid.UUID
+) -> IntegrityFlag | None:
+    return session.scalar(
+        select(IntegrityFlag).where(
+            IntegrityFlag.institution_id == institution_id, IntegrityFlag.id == flag_id
+        )
+    )
+
+
+def scored_responses(
+    session: Session, *, achievement_id: uuid.UUID
+) -> Sequence[tuple[uuid.UUID, uuid.UUID, bool]]:
+    """(attempt, item, correct) for every finished attempt of the achievement."""
+    rows = session.execute(
+        select(Response.attempt_id, Response.item_id, Response.correct)
+        .join(Attempt, Attempt.id == Response.attempt_id)
+        .where(Attempt.achievement_id == achievement_id, Attempt.state != "in_progress")
+    )
+    return [(r[0], r[1], bool(r[2])) for r in rows]
