@@ -131,7 +131,7 @@ def test_a_strong_learner_passes_and_gets_the_measurement_in_the_credential(
     ]
     assert any("T scale" in n for n in names)
     assert credentials.verify_document(db, settings=settings, data=award.credential).valid
-    with pytest.raises(Conflict, match="already passed"):
+    with pytest.raises(Conflict, match="already hold this credential"):
         service.start_attempt(
             db, actor=learner, achievement_id=achievement_id, now=T0 + dt.timedelta(days=2)
         )
@@ -216,6 +216,11 @@ def test_time_limit_ends_the_attempt_without_counting_late_answers(
     )
     assert late.finished and "not counted" in late.message
     assert attempt.state in ("failed", "undecided") and attempt.award_id is None
+    # The timed-out attempt still reads back: a retake after the cooldown starts normally.
+    retake = service.start_attempt(
+        db, actor=learner, achievement_id=achievement_id, now=T0 + dt.timedelta(hours=2)
+    )
+    assert retake.number == 2 and retake.id != attempt.id
 
 
 def test_rapid_guessing_is_flagged_for_a_person_to_review(db: Session, settings: Settings) -> None:
@@ -290,3 +295,20 @@ def test_review_queue_over_the_api(client: TestClient, db: Session, settings: Se
         client.get("/api/v1/integrity-flags", headers=t.headers).json()["total"]
         == queue["total"] - 1
     )
+
+
+def test_a_learner_who_holds_the_credential_is_not_assessed_again(
+    db: Session, settings: Settings
+) -> None:
+    t, achievement_id = setup_bank(db)
+    learner = as_learner(db, t)
+    credentials.issue_award(
+        db,
+        actor=t.admin,
+        settings=settings,
+        institution_id=t.id,
+        achievement_id=achievement_id,
+        learner_id=learner.id,
+    )
+    with pytest.raises(Conflict, match="already hold this credential"):
+        service.start_attempt(db, actor=learner, achievement_id=achievement_id, now=T0)

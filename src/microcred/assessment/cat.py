@@ -67,7 +67,11 @@ STOP_TARGET_SE = "target_se"
 STOP_MAX_ITEMS = "max_items"
 STOP_CLASSIFIED = "classified"
 STOP_BANK_EXHAUSTED = "bank_exhausted"
-_STOP_REASONS = frozenset({STOP_TARGET_SE, STOP_MAX_ITEMS, STOP_CLASSIFIED, STOP_BANK_EXHAUSTED})
+# Ended from outside the engine: the attempt's time ran out.
+STOP_TIME_LIMIT = "time_limit"
+_STOP_REASONS = frozenset(
+    {STOP_TARGET_SE, STOP_MAX_ITEMS, STOP_CLASSIFIED, STOP_BANK_EXHAUSTED, STOP_TIME_LIMIT}
+)
 
 # Grid half-width in prior SDs: a learner 6 SDs from the prior mean is beyond any real bank.
 _GRID_HALF_WIDTH = 6.0
@@ -655,6 +659,15 @@ def answer(
     if nxt is None:
         return replace(new, stopped=STOP_BANK_EXHAUSTED)
     return replace(new, offered=nxt, withheld=withheld)
+
+
+def end(state: CatState, reason: str = STOP_TIME_LIMIT) -> CatState:
+    """Stop a running session from outside (time limit): no further item, same estimate."""
+    if reason not in _STOP_REASONS:
+        raise CatError(f"unknown stop reason {reason!r}")
+    if state.finished:
+        return state
+    return replace(state, offered=None, stopped=reason)
 
 
 def _classified(theta: FloatArray, se: FloatArray, policy: CatPolicy) -> BoolArray:

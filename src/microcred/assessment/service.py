@@ -6,7 +6,7 @@ import datetime as dt
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -414,6 +414,8 @@ def start_attempt(
     running = [a for a in history if a.state == "in_progress"]
     if running:
         return running[0]
+    if credentials.live_award_for(session, learner_id=learner.id, achievement_id=achievement_id):
+        raise Conflict("you already hold this credential; there is nothing to assess")
     verdict = attempts.may_start(
         _attempt_policy(policy),
         [attempts.PastAttempt(a.started_at, a.finished_at, a.state == "passed") for a in history],
@@ -535,7 +537,7 @@ def answer_item(
         now=now,
     )
     if not in_time:
-        finished = replace(state, offered=None, stopped="time_limit")
+        finished = cat.end(state, cat.STOP_TIME_LIMIT)
         _finish(
             session,
             actor=actor,
@@ -648,6 +650,12 @@ def _award(
         roles=frozenset({"issuer"}),
         label="adaptive assessment",
     )
+    held = credentials.live_award_for(
+        session, learner_id=attempt.learner_id, achievement_id=attempt.achievement_id
+    )
+    if held is not None:  # awarded meanwhile by other means: keep it, do not issue twice
+        attempt.award_id = held.id
+        return
     catalog.ensure_result_descriptions(
         session,
         actor=engine,

@@ -1037,3 +1037,10 @@ def achievement_document(
         settings.public_base_url, _achievement_view(achievement), creator
     ).document()
     return {"@context": [ob3.VC_V2, ob3.OB_V3P0], **document}
+
+
+def live_award_for(
+    session: Session, *, learner_id: uuid.UUID, achievement_id: uuid.UUID
+) -> Award | None:
+    """The learner's active or suspended award of this achievement, if any."""
+    return repo.live_award(session, learner_id=learner_id, achievement_id=achievement_id)
