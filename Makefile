@@ -32,14 +32,15 @@ interop-deps: ## install the pinned Node verifier used by the interop tests
 	scripts/ensure-node.sh
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
 
-services: ## make sure PostgreSQL is up for the PostgreSQL half of the tests
+services: ## make sure PostgreSQL is up and Chromium installed for the tests
 	scripts/ensure-postgres.sh
+	scripts/ensure-chromium.sh
 
 test: setup interop-deps services ## run every test on SQLite and PostgreSQL, plus interop (the CI command)
 	$(RUN) pytest --cov --cov-report=term
 
-test-fast: setup ## SQLite only, no Node interop: the inner loop
-	$(RUN) pytest -m "not pg and not interop" -q
+test-fast: setup ## SQLite only, no Node interop, no browser: the inner loop
+	$(RUN) pytest -m "not pg and not interop and not browser" -q
 
 lint: setup ## ruff, ruff format --check, mypy --strict
 	$(RUN) ruff check src tests bench
