@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from microcred.assessment import items, service
 from microcred.assessment.schemas import ItemIn, PolicyIn
 from microcred.credentials import service as credentials
+from microcred.kit import audit
 from microcred.kit.errors import Conflict, InvalidInput, NotFound
 from microcred.kit.principal import Principal
 from microcred.kit.settings import Settings
@@ -312,3 +313,17 @@ def test_a_learner_who_holds_the_credential_is_not_assessed_again(
     )
     with pytest.raises(Conflict, match="already hold this credential"):
         service.start_attempt(db, actor=learner, achievement_id=achievement_id, now=T0)
+
+
+def test_every_answer_and_the_outcome_are_audited(db: Session, settings: Settings) -> None:
+    t, achievement_id = setup_bank(db)
+    learner = as_learner(db, t)
+    outcome = take(db, settings, learner, achievement_id, knows=True, start=T0)
+    events = audit.history(
+        db, institution_id=t.id, subject_type="attempt", subject_id=outcome.attempt.id
+    )
+    actions = [e.action for e in events]
+    answers = service.repo.responses_of(db, attempt_id=outcome.attempt.id)
+    assert actions[0] == "attempt.start" and actions[-1] == "attempt.passed"
+    assert actions.count("attempt.answer") == len(answers)
+    assert events[-1].after is not None and events[-1].after["flags"] == []

@@ -587,6 +587,21 @@ def answer_item(
     attempt.offered_at = now
     attempt.theta, attempt.standard_error = new_state.theta, new_state.se
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="attempt.answer",
+        subject_type="attempt",
+        subject_id=attempt.id,
+        institution_id=attempt.institution_id,
+        after={
+            "item": str(item_id),
+            "position": state.n_items,
+            "correct": graded.correct,
+            "seconds": round(seconds, 1),
+            "version": new_state.version,
+        },
+    )
     if new_state.finished:
         _finish(
             session,
@@ -618,7 +633,7 @@ def _finish(
     attempt.decision_reason = outcome.statement
     attempt.finished_at = now
     session.flush()
-    _raise_flags(session, attempt=attempt, state=state)
+    flags = _raise_flags(session, attempt=attempt, state=state)
     if attempt.state == "passed":
         _award(session, settings=settings, attempt=attempt, outcome=outcome)
     audit.record(
@@ -633,6 +648,7 @@ def _finish(
             "se": round(outcome.se, 3),
             "items": outcome.n_items,
             "stopped": state.stopped,
+            "flags": flags,
             "award": str(attempt.award_id) if attempt.award_id else None,
         },
         reason=outcome.statement,
@@ -681,11 +697,11 @@ def _award(
     attempt.award_id = award.id
 
 
-def _raise_flags(session: Session, *, attempt: Attempt, state: cat.CatState) -> None:
-    """Integrity signals for an assessor; they decide nothing on their own."""
+def _raise_flags(session: Session, *, attempt: Attempt, state: cat.CatState) -> list[str]:
+    """Integrity signals for an assessor; they decide nothing on their own. Returns their kinds."""
     answered = list(repo.responses_of(session, attempt_id=attempt.id))
     if len(answered) < 2:
-        return
+        return []
     norms = repo.mean_seconds(session, item_ids=[r.item_id for r in answered])
     # Until an item has 20 timed answers, assume a minute's reading as its norm.
     means = [norms.get(r.item_id, 60.0) for r in answered]
@@ -702,9 +718,8 @@ def _raise_flags(session: Session, *, attempt: Attempt, state: cat.CatState) -> 
         np.array([bank_items[r.item_id].c for r in answered]),
     )[0]
     found.append(integrity.person_misfit([r.correct for r in answered], probabilities))
-    for flag in found:
-        if flag is None:
-            continue
+    raised = [flag for flag in found if flag is not None]
+    for flag in raised:
         session.add(
             IntegrityFlag(
                 institution_id=attempt.institution_id,
@@ -714,6 +729,7 @@ def _raise_flags(session: Session, *, attempt: Attempt, state: cat.CatState) -> 
                 evidence=dict(flag.evidence),
             )
         )
+    return [flag.kind for flag in raised]
 
 
 def review_flag(
