@@ -16,7 +16,7 @@ from microcred.assessment import service as assessment
 from microcred.assessment.schemas import ItemIn, PolicyIn
 from microcred.catalog import service as catalog
 from microcred.catalog.models import Achievement
-from microcred.catalog.schemas import AchievementIn, AlignmentIn, ResultDescriptionIn
+from microcred.catalog.schemas import AchievementIn, AlignmentIn
 from microcred.credentials import service as credentials
 from microcred.identity import service as identity
 from microcred.kit.principal import SYSTEM, Principal
@@ -62,16 +62,7 @@ ACHIEVEMENTS = [
             AlignmentIn(target_url=ESCO["python"]),
             AlignmentIn(target_url=ESCO["data_analytics"]),
         ],
-        result_descriptions=[
-            ResultDescriptionIn(
-                key="scaled-score",
-                name="Scaled score",
-                result_type="ScaledScore",
-                value_min="0",
-                value_max="100",
-                required_value="60",
-            )
-        ],
+        result_descriptions=assessment.RESULT_DESCRIPTIONS,
     ),
     AchievementIn(
         slug="sql-foundations",
@@ -85,16 +76,7 @@ ACHIEVEMENTS = [
             AlignmentIn(target_url=ESCO["sql"]),
             AlignmentIn(target_url=ESCO["query_languages"]),
         ],
-        result_descriptions=[
-            ResultDescriptionIn(
-                key="scaled-score",
-                name="Scaled score",
-                result_type="ScaledScore",
-                value_min="0",
-                value_max="100",
-                required_value="60",
-            )
-        ],
+        result_descriptions=assessment.RESULT_DESCRIPTIONS,
     ),
     AchievementIn(
         slug="data-mining-essentials",
@@ -178,7 +160,8 @@ def seed(session: Session, *, settings: Settings) -> DemoSeed:
         for email, name in LEARNERS
     ]
     award_ids = []
-    plan = [(0, 0, "82"), (0, 1, "74"), (1, 0, "91"), (1, 2, "66"), (2, 0, None), (0, 2, "58")]
+    # Scores on the assessment's T scale (50 = calibration mean, 10 = one SD).
+    plan = [(0, 0, "62"), (0, 1, "57"), (1, 0, "68"), (1, 2, "66"), (2, 0, None), (0, 2, "58")]
     for learner_index, achievement_index, score in plan:
         achievement = achievements[achievement_index]
         results = (

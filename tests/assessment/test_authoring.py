@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from microcred.assessment import service
 from microcred.assessment.schemas import ItemIn, PolicyIn
+from microcred.catalog.schemas import ResultDescriptionIn
 from microcred.kit import audit
 from microcred.kit.errors import Conflict, InvalidInput
 from tests import factories
@@ -117,3 +118,31 @@ def test_policy_and_items_over_the_api(client: TestClient, db: Session) -> None:
     assert listed.json()["total"] == 1
     refused = client.post("/api/v1/items", json={**body, "tolerance": "0"}, headers=t.headers)
     assert refused.status_code == 422 and "tolerance" in refused.json()["detail"]
+
+
+def test_a_policy_refuses_results_the_achievement_describes_differently(db: Session) -> None:
+    t = factories.tenant(db)
+    achievement = factories.achievement(
+        db,
+        t,
+        result_descriptions=[
+            ResultDescriptionIn(
+                key="scaled-score",
+                name="Percent",
+                result_type="Percent",
+                value_min="0",
+                value_max="100",
+            )
+        ],
+    )
+    with pytest.raises(Conflict, match="describes result 'scaled-score' differently"):
+        service.set_policy(
+            db, actor=t.admin, institution_id=t.id, achievement_id=achievement.id, data=PolicyIn()
+        )
+    fine = factories.achievement(db, t)
+    service.set_policy(
+        db, actor=t.admin, institution_id=t.id, achievement_id=fine.id, data=PolicyIn()
+    )
+    assert {"scaled-score", "standard-error", "items", "attempt"} <= {
+        r.key for r in fine.result_descriptions
+    }

@@ -107,4 +107,5 @@ def test_fail_cooldown_retake_pass_and_credential(page: Page, live_site: LiveSit
     page.get_by_role("link", name="Your credential").click()
     expect(page.get_by_text("VALID", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name="SQL Foundations")).to_be_visible()
+    expect(page.get_by_text("Scaled score (T scale")).to_be_visible()
     screenshot(page, "credential")

@@ -56,6 +56,14 @@ def set_policy(
         session.add(current)
     for key, value in data.model_dump().items():
         setattr(current, key, value)
+    # The credential's results must mean what the test measures: fix their descriptions now.
+    catalog.ensure_result_descriptions(
+        session,
+        actor=actor,
+        institution_id=institution_id,
+        achievement_id=achievement_id,
+        descriptions=RESULT_DESCRIPTIONS,
+    )
     session.flush()
     audit.record(
         session,

@@ -246,7 +246,18 @@ def ensure_result_descriptions(
     achievement = get_achievement(
         session, institution_id=institution_id, achievement_id=achievement_id
     )
-    present = {r.key for r in achievement.result_descriptions}
+    present = {r.key: r for r in achievement.result_descriptions}
+    for wanted in descriptions:
+        have = present.get(wanted.key)
+        if have is not None and (have.result_type, have.value_min, have.value_max) != (
+            wanted.result_type,
+            wanted.value_min,
+            wanted.value_max,
+        ):
+            raise Conflict(
+                f"the achievement already describes result {wanted.key!r} differently "
+                f"({have.name}); rename or remove it before the assessment reports into it"
+            )
     missing = [d for d in descriptions if d.key not in present]
     if not missing:
         return achievement

@@ -93,9 +93,23 @@ def credential(
             "verdict": verdict,
             "issuer_name": document["issuer"]["name"],
             "achievement": document["credentialSubject"]["achievement"],
+            "results": described_results(document),
         },
         headers={"Vary": "Accept", "Cache-Control": "public, max-age=60"},
     )
+
+
+def described_results(document: dict[str, Any]) -> list[dict[str, str]]:
+    """Each result with the name of its description, so the page can say what it means."""
+    subject = document.get("credentialSubject", {})
+    names = {
+        d.get("id"): d.get("name", "")
+        for d in subject.get("achievement", {}).get("resultDescription", []) or []
+    }
+    return [
+        {"name": names.get(r.get("resultDescription"), "Result"), "value": str(r.get("value", ""))}
+        for r in subject.get("result", []) or []
+    ]
 
 
 @router.get("/credentials/{award_id}.json", response_model=None)
