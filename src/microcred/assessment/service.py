@@ -440,13 +440,9 @@ def start_attempt(
             f"least {policy.max_items} (its maximum length)"
         )
     bank = _bank(bank_items)
+    shown_before = [uuid.UUID(i) for earlier in history for i in _administered_ids(earlier)]
     seen_families = {
-        found.family_id
-        for earlier in history
-        for found in repo.items_by_ids(
-            session, item_ids=[uuid.UUID(i) for i in earlier.item_ids]
-        ).values()
-        if str(found.id) in _administered_ids(earlier)
+        found.family_id for found in repo.items_by_ids(session, item_ids=shown_before).values()
     }
     exclude = [i for i, it in enumerate(bank_items) if it.family_id in seen_families]
     attempt = Attempt(
@@ -564,7 +560,9 @@ def answer_item(
     definition = loaded(bank_items[index])
     try:
         graded = items.grade(
-            definition, answer, seed=items.instance_seed(attempt.seed, str(item_id))
+            definition,
+            _shaped(definition, answer),
+            seed=items.instance_seed(attempt.seed, str(item_id)),
         )
         new_state = cat.answer(
             state,
@@ -624,6 +622,13 @@ def answer_item(
     return AttemptOutcome(attempt, False, "answer recorded")
 
 
+def _shaped(definition: items.ItemDefinition, answer: Any) -> Any:
+    """A form sends every answer as a list of values; only multiple choice keeps the list."""
+    if isinstance(answer, list) and definition.kind != "multiple_choice":
+        return answer[0] if len(answer) == 1 else ""
+    return answer
+
+
 def _finish(
     session: Session,
     *,
@@ -667,13 +672,7 @@ def _award(
     session: Session, *, settings: Settings, attempt: Attempt, outcome: cat.Decision
 ) -> None:
     """Passing awards the credential, with the measurement in its results."""
-    engine = Principal(
-        kind="system",
-        id=None,
-        institution_id=attempt.institution_id,
-        roles=frozenset({"issuer"}),
-        label="adaptive assessment",
-    )
+    engine = Principal.system(attempt.institution_id, roles={"issuer"}, label="adaptive assessment")
     held = credentials.live_award_for(
         session, learner_id=attempt.learner_id, achievement_id=attempt.achievement_id
     )

@@ -20,12 +20,8 @@ def calibrate_bank(
     session: Session, settings: Settings, *, institution_id: str, achievement_id: str
 ) -> None:
     """Re-estimate an item bank from the platform's own responses (a no-op until enough)."""
-    engine = Principal(
-        kind="system",
-        id=None,
-        institution_id=uuid.UUID(institution_id),
-        roles=frozenset({"assessor"}),
-        label="calibration job",
+    engine = Principal.system(
+        uuid.UUID(institution_id), roles={"assessor"}, label="calibration job"
     )
     try:
         service.calibrate_bank(

@@ -88,17 +88,14 @@ def answer(
 ) -> Response:
     csrf.check(request, csrf_token)
     learner = _learner(principal)
-    given = answer or []
     try:
-        view = service.current_item(session, actor=learner, attempt_id=attempt_id)
-        value: object = given if view.kind == "multiple_choice" else (given[0] if given else "")
         service.answer_item(
             session,
             actor=learner,
             settings=settings,
             attempt_id=attempt_id,
             item_id=item_id,
-            answer=value,
+            answer=answer or [],
             version=version,
         )
     except DomainError as exc:

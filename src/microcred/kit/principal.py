@@ -20,6 +20,17 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=frozenset)
     label: str = ""
 
+    @classmethod
+    def system(cls, institution_id: uuid.UUID, *, roles: set[str], label: str) -> Principal:
+        """The platform acting for an institution (a job, the assessment engine)."""
+        return cls(
+            kind="system",
+            id=None,
+            institution_id=institution_id,
+            roles=frozenset(roles),
+            label=label,
+        )
+
     def require_role(self, *roles: str) -> None:
         """Admins may do anything within their institution; others need one of `roles`."""
         if self.kind == "system" or "admin" in self.roles or self.roles.intersection(roles):
