@@ -28,7 +28,7 @@ serve: setup ## serve the platform without seeding
 worker: setup ## run outbox jobs (production; the embedded default runs them in-process)
 	$(RUN) microcred worker
 
-interop-deps: ## install the pinned Node verifier used by the interop tests
+interop-deps: ## install the pinned Node verifier (interop tests) and axe-core (browser tests)
 	scripts/ensure-node.sh
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
 

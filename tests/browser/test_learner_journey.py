@@ -13,6 +13,7 @@ from microcred.assessment import cat, items
 from microcred.assessment import service as assessment
 from microcred.identity import service as identity
 from microcred.kit.db import unit_of_work
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import LiveSite, screenshot
 
 pytestmark = pytest.mark.browser
@@ -30,8 +31,10 @@ def sign_in(page: Page, site: LiveSite) -> None:
     page.get_by_label("E-mail").fill(LEARNER)
     page.get_by_label("Password").fill(site.seeded.password)
     screenshot(page, "sign-in")
+    assert_accessible(page, context="sign-in-filled")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("Signed in as Li Wei")).to_be_visible()
+    assert_accessible(page, context="home-learner")
 
 
 def answer_current(
@@ -64,14 +67,21 @@ def answer_all(
     page: Page, site: LiveSite, tenant: uuid.UUID, *, right: bool, name: str
 ) -> uuid.UUID:
     attempt_id = uuid.UUID(page.url.rsplit("/", 1)[1])
+    audited: set[str] = set()  # each kind of answer field once per attempt
     for position in range(1, 30):
         if not page.get_by_role("button", name="Submit answer").is_visible():
             break
         expect(page.get_by_text(f"Question {position} (at most")).to_be_visible()
         if position == 2:
             screenshot(page, f"{name}-item")
+        field = page.locator("[name=answer]").first
+        kind = field.evaluate("e => e.type || e.tagName")
+        if kind not in audited:
+            audited.add(kind)
+            assert_accessible(page, context=f"{name}-item-{kind}")
         answer_current(page, site, tenant, attempt_id, right=right)
     screenshot(page, f"{name}-result")
+    assert_accessible(page, context=f"{name}-result")
     return attempt_id
 
 
@@ -82,6 +92,7 @@ def test_fail_cooldown_retake_pass_and_credential(page: Page, live_site: LiveSit
     sign_in(page, site)
     page.goto(f"{site.base_url}/assessments/{sql}")
     expect(page.get_by_text("Attempts used: 0 of 3")).to_be_visible()
+    assert_accessible(page, context="assessment-overview")
     page.get_by_role("button", name="Start the assessment").click()
     first = answer_all(page, site, tenant, right=False, name="attempt-1")
     expect(page.get_by_text("Not passed this time.")).to_be_visible()
@@ -90,6 +101,7 @@ def test_fail_cooldown_retake_pass_and_credential(page: Page, live_site: LiveSit
     page.goto(f"{site.base_url}/assessments/{sql}")
     expect(page.get_by_text("the next attempt opens at")).to_be_visible()
     screenshot(page, "cooldown")
+    assert_accessible(page, context="assessment-cooldown")
     with unit_of_work(site.sessions) as session:  # the two-minute cooldown passes
         attempt = assessment.repo.attempt(session, institution_id=tenant, attempt_id=first)
         assert attempt is not None and attempt.finished_at is not None
@@ -109,3 +121,4 @@ def test_fail_cooldown_retake_pass_and_credential(page: Page, live_site: LiveSit
     expect(page.get_by_role("heading", name="SQL Foundations")).to_be_visible()
     expect(page.get_by_text("Scaled score (T scale")).to_be_visible()
     screenshot(page, "credential")
+    assert_accessible(page, context="credential")
