@@ -9,17 +9,23 @@ from fastapi import APIRouter, Query, status
 
 from microcred.assessment import service
 from microcred.assessment.schemas import (
+    BankTransfer,
     FlagOut,
     FlagReviewIn,
     ItemIn,
     ItemOut,
     PolicyIn,
     PolicyOut,
+    ProjectBriefIn,
+    ProjectBriefOut,
+    RegradeIn,
+    SubmissionOut,
+    SubmissionReviewIn,
 )
 from microcred.identity.deps import Assessor, CatalogEditor, Reader
 from microcred.identity.schemas import ReasonIn
 from microcred.kit.pagination import Page
-from microcred.kit.web.deps import DbSession, PageDep
+from microcred.kit.web.deps import DbSession, PageDep, SettingsDep
 
 router = APIRouter(tags=["assessment"])
 
@@ -124,4 +130,115 @@ def review_flag(
         flag_id=flag_id,
         decision=body.decision,
         note=body.note,
+    )
+
+
+@router.get("/achievements/{achievement_id}/items/export")
+def export_bank(session: DbSession, principal: Reader, achievement_id: uuid.UUID) -> object:
+    """The active item bank as `microcred-items/1` JSON (keys included: staff only)."""
+    return service.export_bank(
+        session, institution_id=principal.tenant, achievement_id=achievement_id
+    )
+
+
+@router.post(
+    "/achievements/{achievement_id}/items/import",
+    response_model=list[ItemOut],
+    status_code=status.HTTP_201_CREATED,
+)
+def import_bank(
+    session: DbSession, principal: CatalogEditor, achievement_id: uuid.UUID, body: BankTransfer
+) -> object:
+    """Add a bank's items, all or none; problems are listed by item index."""
+    return service.import_bank(
+        session,
+        actor=principal,
+        institution_id=principal.tenant,
+        achievement_id=achievement_id,
+        data=body,
+    )
+
+
+@router.post("/responses/{response_id}/regrade")
+def regrade_response(
+    session: DbSession,
+    settings: SettingsDep,
+    principal: Assessor,
+    response_id: uuid.UUID,
+    body: RegradeIn,
+) -> dict[str, object]:
+    """Override the automatic grade of an answer; the attempt's result is recomputed."""
+    attempt = service.regrade_response(
+        session,
+        actor=principal,
+        settings=settings,
+        institution_id=principal.tenant,
+        response_id=response_id,
+        correct=body.correct,
+        note=body.note,
+    )
+    return {
+        "attempt_id": str(attempt.id),
+        "state": attempt.state,
+        "theta": attempt.theta,
+        "standard_error": attempt.standard_error,
+        "decision": attempt.decision_reason,
+        "award_id": str(attempt.award_id) if attempt.award_id else None,
+    }
+
+
+@router.put("/achievements/{achievement_id}/project", response_model=ProjectBriefOut)
+def set_brief(
+    session: DbSession, principal: CatalogEditor, achievement_id: uuid.UUID, body: ProjectBriefIn
+) -> object:
+    """The project an achievement asks for and the rubric assessors score it with."""
+    return service.set_brief(
+        session,
+        actor=principal,
+        institution_id=principal.tenant,
+        achievement_id=achievement_id,
+        data=body,
+    )
+
+
+@router.get("/achievements/{achievement_id}/project", response_model=ProjectBriefOut)
+def get_brief(session: DbSession, principal: Reader, achievement_id: uuid.UUID) -> object:
+    return service.get_brief(
+        session, institution_id=principal.tenant, achievement_id=achievement_id
+    )
+
+
+@router.get("/project-submissions", response_model=Page[SubmissionOut])
+def submissions_waiting(session: DbSession, principal: Reader, page: PageDep) -> object:
+    """Projects waiting for an assessor, oldest first."""
+    rows, total = service.submissions_waiting(session, institution_id=principal.tenant, page=page)
+    return Page[SubmissionOut].of(
+        [SubmissionOut.model_validate(r) for r in rows], total=total, page=page
+    )
+
+
+@router.get("/project-submissions/{submission_id}", response_model=SubmissionOut)
+def get_submission(session: DbSession, principal: Reader, submission_id: uuid.UUID) -> object:
+    return service.get_submission(
+        session, institution_id=principal.tenant, submission_id=submission_id
+    )
+
+
+@router.post("/project-submissions/{submission_id}/review", response_model=SubmissionOut)
+def review_submission(
+    session: DbSession,
+    settings: SettingsDep,
+    principal: Assessor,
+    submission_id: uuid.UUID,
+    body: SubmissionReviewIn,
+) -> object:
+    """Score every rubric criterion; at the pass mark the project is accepted."""
+    return service.review_submission(
+        session,
+        actor=principal,
+        settings=settings,
+        institution_id=principal.tenant,
+        submission_id=submission_id,
+        levels=body.levels,
+        feedback=body.feedback,
     )

@@ -166,6 +166,26 @@ class NearDuplicateIndex:
         )
 
 
+_HASHER = NearDuplicateIndex()
+
+
+def lsh_keys(grams: set[str]) -> list[int]:
+    """The LSH bucket key of each band of the text's MinHash signature, as a signed 64-bit
+    value a database index can hold. Two texts whose keys agree in some band are candidates."""
+    signature = _HASHER.signature(grams)
+    rows = _HASHER.rows
+    keys = []
+    for band in range(_HASHER.bands):
+        digest = hashlib.blake2b(
+            signature[band * rows : (band + 1) * rows].tobytes(), digest_size=8
+        ).digest()
+        keys.append(int.from_bytes(digest, "big", signed=True))
+    return keys
+
+
+MIN_WORDS_TO_COMPARE = 12  # shorter answers coincide honestly ("a left join keeps all rows")
+
+
 def near_duplicates(
     answers: Iterable[tuple[str, str]], *, threshold: float = 0.8
 ) -> list[tuple[str, str, float]]:

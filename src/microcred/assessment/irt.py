@@ -477,6 +477,45 @@ def eap(
     return mean, sd
 
 
+def eap_graded(
+    categories: Sequence[int | None],
+    params: GRMItemParameters,
+    *,
+    prior_mean: float = 0.0,
+    prior_sd: float = 1.0,
+    points: int = 61,
+) -> tuple[float, float]:
+    """EAP ability and posterior SD for ONE person scored on graded-response items.
+
+    ``categories[j]`` is the category 0..K_j - 1 reached on item ``j`` (``None``: not scored).
+    Same quadrature and prior as :func:`eap`; with nothing scored it returns the prior.
+    """
+    if len(categories) != len(params):
+        raise ValueError(f"{len(categories)} scores for {len(params)} items")
+    if not (prior_sd > 0 and np.isfinite(prior_sd) and np.isfinite(prior_mean)):
+        raise ValueError(f"prior_sd must be positive and finite; got {prior_sd}")
+    quad = _standard_quadrature(points)
+    nodes = prior_mean + prior_sd * quad.nodes
+    log_post = quad.log_weights.copy()
+    scored = False
+    for j, category in enumerate(categories):
+        if category is None:
+            continue
+        a, thresholds = params.item(j)
+        if not 0 <= category <= thresholds.size:
+            raise ValueError(f"item {j}: category {category} outside 0..{thresholds.size}")
+        probs = grm_probabilities(nodes, a, thresholds)[:, category]
+        log_post += np.log(np.maximum(probs, 1e-300))
+        scored = True
+    if not scored:
+        return float(prior_mean), float(prior_sd)
+    post = np.exp(log_post - log_post.max())
+    post /= post.sum()
+    mean = float(post @ nodes)
+    sd = float(np.sqrt(max(post @ (nodes - mean) ** 2, 0.0)))
+    return mean, sd
+
+
 def eap_scores(
     responses: ArrayLike, params: ItemParameters, *, points: int = 61
 ) -> tuple[FloatArray, FloatArray]:

@@ -1,4 +1,5 @@
-"""Item definitions and grading, pure: choice items and numeric items with per-learner values.
+"""Item definitions and grading, pure: choice items, numeric items with per-learner values, and
+short-text items graded against a rubric (`text_grading`).
 
 A numeric item's stem names variables (`{mass}`) that are drawn for each learner and attempt
 from declared ranges, so an answer cannot be guessed from a friend's or shared online; the
@@ -19,7 +20,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-ItemKind = Literal["single_choice", "multiple_choice", "numeric"]
+from microcred.assessment import text_grading
+
+ItemKind = Literal["single_choice", "multiple_choice", "numeric", "short_text"]
 
 MAX_FORMULA_LENGTH = 500
 MAX_VARIABLES = 20
@@ -177,6 +180,8 @@ class ItemDefinition:
     tolerance: Decimal | None = None
     tolerance_kind: Literal["absolute", "relative"] = "absolute"
     unit: str | None = None
+    rubric: text_grading.Rubric | None = None
+    model_answer: str | None = None  # for assessors and feedback after the test, never live
 
     def validate(self) -> None:
         if not self.stem.strip():
@@ -185,8 +190,29 @@ class ItemDefinition:
             self._validate_choices()
         elif self.kind == "numeric":
             self._validate_numeric()
+        elif self.kind == "short_text":
+            self._validate_short_text()
         else:
             raise ItemError(f"unknown item kind {self.kind!r}")
+
+    def _validate_short_text(self) -> None:
+        if self.rubric is None:
+            raise ItemError("a short-text item needs a rubric")
+        try:
+            self.rubric.validate()
+        except text_grading.RubricError as exc:
+            raise ItemError(f"the rubric cannot be used: {exc}") from None
+        if self.model_answer is not None:
+            # An item whose own model answer fails its rubric cannot be graded fairly.
+            try:
+                graded = text_grading.grade_text(self.rubric, self.model_answer)
+            except text_grading.AnswerError as exc:
+                raise ItemError(f"the model answer cannot be graded: {exc}") from None
+            if not graded.correct:
+                raise ItemError(
+                    f"the model answer earns {graded.points} of {graded.total} points, below "
+                    f"the {graded.credit} the rubric needs: the rubric's concepts do not match it"
+                )
 
     def _validate_choices(self) -> None:
         ids = [c.id for c in self.choices]
@@ -277,6 +303,8 @@ class Grade:
     correct: bool
     expected: str  # for the assessor's review; never shown while the assessment is live
     detail: str
+    # A short-text answer's rubric grade: points per criterion, evidence, confidence.
+    grading: Mapping[str, Any] | None = None
 
 
 def grade(item: ItemDefinition, answer: Any, *, seed: int) -> Grade:
@@ -293,7 +321,48 @@ def grade(item: ItemDefinition, answer: Any, *, seed: int) -> Grade:
         ):
             raise ItemError("answer with a list of choice ids")
         return _grade_choices(item, set(answer))
+    if item.kind == "short_text":
+        return _grade_text(item, answer)
     return _grade_numeric(item, answer, seed=seed)
+
+
+def _grade_text(item: ItemDefinition, answer: Any) -> Grade:
+    if not isinstance(answer, str):
+        raise ItemError("answer with text")
+    if item.rubric is None:  # pragma: no cover - refused by validate()
+        raise ItemError("this item has no rubric")
+    try:
+        graded = text_grading.grade_text(item.rubric, answer)
+    except text_grading.AnswerError as exc:
+        raise ItemError(str(exc)) from None
+    return Grade(
+        graded.correct,
+        item.model_answer or f"{graded.credit} of {graded.total} rubric points",
+        f"{graded.points} of {graded.total} rubric points (credit from {graded.credit})",
+        grading=grading_record(graded),
+    )
+
+
+def grading_record(graded: text_grading.TextGrade) -> dict[str, Any]:
+    """The grade as stored beside the response and shown to assessors."""
+    return {
+        "points": graded.points,
+        "total": graded.total,
+        "credit": graded.credit,
+        "correct": graded.correct,
+        "confidence": round(graded.confidence, 3),
+        "needs_review": graded.needs_review,
+        "criteria": [
+            {
+                "id": c.id,
+                "points": c.points,
+                "evidence": c.evidence,
+                "reason": c.reason,
+                "confidence": round(c.confidence, 3),
+            }
+            for c in graded.criteria
+        ],
+    }
 
 
 def _grade_choices(item: ItemDefinition, chosen: set[str]) -> Grade:

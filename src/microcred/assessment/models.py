@@ -1,4 +1,5 @@
-"""Assessment policies, items, attempts, responses and integrity flags."""
+"""Assessment policies, items, attempts, responses, projects, text fingerprints and integrity
+flags."""
 
 from __future__ import annotations
 
@@ -59,7 +60,9 @@ class Item(Base):
 
     __tablename__ = "items"
     __table_args__ = (
-        CheckConstraint("kind IN ('single_choice', 'multiple_choice', 'numeric')", name="kind"),
+        CheckConstraint(
+            "kind IN ('single_choice', 'multiple_choice', 'numeric', 'short_text')", name="kind"
+        ),
         CheckConstraint("state IN ('active', 'retired')", name="state"),
         CheckConstraint("a > 0 AND c >= 0 AND c < 1", name="parameters"),
         CheckConstraint("author_difficulty BETWEEN 1 AND 5", name="author_difficulty"),
@@ -148,6 +151,11 @@ class Response(Base):
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id"), index=True)
     answer: Mapped[dict[str, Any]]
     correct: Mapped[bool]
+    # A short-text answer's rubric grade (points per criterion, evidence, confidence).
+    grading: Mapped[dict[str, Any] | None]
+    # An assessor's regrade replaces `correct`; the automatic grade stays in `grading`.
+    regraded_by: Mapped[str | None] = mapped_column(String(80))
+    regrade_note: Mapped[str | None] = mapped_column(Text)
     seconds: Mapped[float] = mapped_column(Float)
     answered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -158,17 +166,23 @@ class IntegrityFlag(Base):
     __tablename__ = "integrity_flags"
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('rapid_guessing', 'person_misfit', 'near_duplicate')", name="kind"
+            "kind IN ('rapid_guessing', 'person_misfit', 'near_duplicate', 'uncertain_grade')",
+            name="kind",
         ),
         CheckConstraint("state IN ('open', 'cleared', 'upheld')", name="state"),
+        # A flag is about an attempt or about a project submission, never both.
+        CheckConstraint("(attempt_id IS NULL) <> (submission_id IS NULL)", name="subject"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     institution_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("institutions.id", ondelete="CASCADE"), index=True
     )
-    attempt_id: Mapped[uuid.UUID] = mapped_column(
+    attempt_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("attempts.id", ondelete="CASCADE"), index=True
+    )
+    submission_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("project_submissions.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text)
@@ -178,3 +192,111 @@ class IntegrityFlag(Base):
     reviewed_at: Mapped[dt.datetime | None]
     review_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ProjectBrief(Base):
+    """The project an achievement asks for, and the rubric an assessor scores it with."""
+
+    __tablename__ = "project_briefs"
+    __table_args__ = (CheckConstraint("pass_points >= 1", name="pass_points"),)
+
+    achievement_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("achievements.id", ondelete="CASCADE"), primary_key=True
+    )
+    institution_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("institutions.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    instructions: Mapped[str] = mapped_column(Text)
+    # Criteria with their level descriptors and graded-response-model parameters.
+    rubric: Mapped[dict[str, Any]]
+    pass_points: Mapped[int]
+    calibrated: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ProjectSubmission(Base):
+    """A learner's project, reviewed by an assessor against the brief's rubric."""
+
+    __tablename__ = "project_submissions"
+    __table_args__ = (
+        CheckConstraint("state IN ('submitted', 'accepted', 'returned')", name="state"),
+        UniqueConstraint("learner_id", "achievement_id", "number"),
+        # One submission waiting for review per learner and achievement.
+        Index(
+            "uq_project_submissions_one_waiting",
+            "learner_id",
+            "achievement_id",
+            unique=True,
+            sqlite_where=text("state = 'submitted'"),
+            postgresql_where=text("state = 'submitted'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    institution_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("institutions.id", ondelete="CASCADE"), index=True
+    )
+    achievement_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("achievements.id", ondelete="RESTRICT"), index=True
+    )
+    learner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("learners.id", ondelete="RESTRICT"), index=True
+    )
+    number: Mapped[int]
+    state: Mapped[str] = mapped_column(String(10), default="submitted")
+    title: Mapped[str] = mapped_column(String(200))
+    report: Mapped[str] = mapped_column(Text)
+    links: Mapped[list[Any]]
+    submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The review: a level per rubric criterion, the points, the ability they imply.
+    levels: Mapped[dict[str, Any] | None]
+    points: Mapped[int | None]
+    theta: Mapped[float | None] = mapped_column(Float)
+    standard_error: Mapped[float | None] = mapped_column(Float)
+    feedback: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[str | None] = mapped_column(String(80))
+    reviewed_at: Mapped[dt.datetime | None]
+    award_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("awards.id"))
+
+
+class TextFingerprint(Base):
+    """The MinHash signature of a free-text answer or project report.
+
+    Answers are compared only within their scope (an item family, or an achievement's project),
+    through the LSH buckets below, so finding near-duplicates costs a few indexed lookups
+    instead of a scan of every earlier answer.
+    """
+
+    __tablename__ = "text_fingerprints"
+    __table_args__ = (
+        CheckConstraint("(response_id IS NULL) <> (submission_id IS NULL)", name="owner"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    institution_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("institutions.id", ondelete="CASCADE"), index=True
+    )
+    scope_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    learner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
+    response_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("responses.id", ondelete="CASCADE"), unique=True
+    )
+    submission_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("project_submissions.id", ondelete="CASCADE"), unique=True
+    )
+    # The word shingles, kept to confirm candidates by exact Jaccard similarity.
+    shingles: Mapped[list[Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class TextFingerprintBucket(Base):
+    __tablename__ = "text_fingerprint_buckets"
+    __table_args__ = (Index("ix_text_fingerprint_buckets_lookup", "scope_id", "band", "bucket"),)
+
+    fingerprint_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("text_fingerprints.id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(primary_key=True)
+    scope_id: Mapped[uuid.UUID]
+    bucket: Mapped[int] = mapped_column(BigInteger)

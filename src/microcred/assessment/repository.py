@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from microcred.assessment.models import (
@@ -13,7 +13,11 @@ from microcred.assessment.models import (
     Attempt,
     IntegrityFlag,
     Item,
+    ProjectBrief,
+    ProjectSubmission,
     Response,
+    TextFingerprint,
+    TextFingerprintBucket,
 )
 from microcred.kit.pagination import PageRequest, fetch_page
 
@@ -139,3 +143,133 @@ def scored_responses(
         .where(Attempt.achievement_id == achievement_id, Attempt.state != "in_progress")
     )
     return [(r[0], r[1], bool(r[2])) for r in rows]
+
+
+def response(
+    session: Session, *, institution_id: uuid.UUID, response_id: uuid.UUID
+) -> tuple[Response, Attempt] | None:
+    row = session.execute(
+        select(Response, Attempt)
+        .join(Attempt, Attempt.id == Response.attempt_id)
+        .where(Response.id == response_id, Attempt.institution_id == institution_id)
+        .with_for_update(of=Attempt)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def passed_attempt(
+    session: Session, *, learner_id: uuid.UUID, achievement_id: uuid.UUID
+) -> Attempt | None:
+    return session.scalar(
+        select(Attempt)
+        .where(
+            Attempt.learner_id == learner_id,
+            Attempt.achievement_id == achievement_id,
+            Attempt.state == "passed",
+        )
+        .order_by(Attempt.number.desc())
+        .limit(1)
+    )
+
+
+# --- projects --------------------------------------------------------------------------------
+
+
+def brief(
+    session: Session, *, institution_id: uuid.UUID, achievement_id: uuid.UUID
+) -> ProjectBrief | None:
+    return session.scalar(
+        select(ProjectBrief).where(
+            ProjectBrief.institution_id == institution_id,
+            ProjectBrief.achievement_id == achievement_id,
+        )
+    )
+
+
+def submissions_of(
+    session: Session, *, learner_id: uuid.UUID, achievement_id: uuid.UUID
+) -> Sequence[ProjectSubmission]:
+    return session.scalars(
+        select(ProjectSubmission)
+        .where(
+            ProjectSubmission.learner_id == learner_id,
+            ProjectSubmission.achievement_id == achievement_id,
+        )
+        .order_by(ProjectSubmission.number)
+    ).all()
+
+
+def submission_locked(
+    session: Session, *, institution_id: uuid.UUID, submission_id: uuid.UUID
+) -> ProjectSubmission | None:
+    return session.scalar(
+        select(ProjectSubmission)
+        .where(
+            ProjectSubmission.institution_id == institution_id,
+            ProjectSubmission.id == submission_id,
+        )
+        .with_for_update()
+    )
+
+
+def submission(
+    session: Session, *, institution_id: uuid.UUID, submission_id: uuid.UUID
+) -> ProjectSubmission | None:
+    return session.scalar(
+        select(ProjectSubmission).where(
+            ProjectSubmission.institution_id == institution_id,
+            ProjectSubmission.id == submission_id,
+        )
+    )
+
+
+def waiting_submissions(
+    session: Session, *, institution_id: uuid.UUID, page: PageRequest
+) -> tuple[Sequence[ProjectSubmission], int]:
+    return fetch_page(
+        session,
+        ProjectSubmission,
+        where=[
+            ProjectSubmission.institution_id == institution_id,
+            ProjectSubmission.state == "submitted",
+        ],
+        order_by=[ProjectSubmission.submitted_at, ProjectSubmission.id],
+        page=page,
+    )
+
+
+def reviewed_levels(session: Session, *, achievement_id: uuid.UUID) -> Sequence[dict[str, int]]:
+    """The rubric levels of every reviewed submission (the GRM calibration data)."""
+    return [
+        dict(levels)
+        for levels in session.scalars(
+            select(ProjectSubmission.levels).where(
+                ProjectSubmission.achievement_id == achievement_id,
+                ProjectSubmission.levels.is_not(None),
+            )
+        )
+    ]
+
+
+# --- text fingerprints -----------------------------------------------------------------------
+
+
+def similar_fingerprints(
+    session: Session, *, scope_id: uuid.UUID, keys: Sequence[int], exclude_learner: uuid.UUID
+) -> Sequence[TextFingerprint]:
+    """Earlier texts in the scope sharing at least one LSH band with these keys."""
+    candidates = (
+        select(TextFingerprintBucket.fingerprint_id)
+        .where(
+            TextFingerprintBucket.scope_id == scope_id,
+            tuple_(TextFingerprintBucket.band, TextFingerprintBucket.bucket).in_(
+                list(enumerate(keys))
+            ),
+        )
+        .distinct()
+    )
+    return session.scalars(
+        select(TextFingerprint).where(
+            TextFingerprint.id.in_(candidates), TextFingerprint.learner_id != exclude_learner
+        )
+    ).all()

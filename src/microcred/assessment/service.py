@@ -6,23 +6,33 @@ import datetime as dt
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
 
-from microcred.assessment import attempts, cat, integrity, irt, items
+from microcred.assessment import attempts, cat, integrity, irt, items, projects, text_grading
 from microcred.assessment import repository as repo
 from microcred.assessment.models import (
     AssessmentPolicy,
     Attempt,
     IntegrityFlag,
     Item,
+    ProjectBrief,
+    ProjectSubmission,
     Response,
+    TextFingerprint,
+    TextFingerprintBucket,
 )
-from microcred.assessment.schemas import ItemIn, PolicyIn
+from microcred.assessment.schemas import (
+    BankTransfer,
+    ItemIn,
+    PolicyIn,
+    ProjectBriefIn,
+    SubmissionIn,
+)
 from microcred.catalog import service as catalog
 from microcred.catalog.schemas import ResultDescriptionIn
 from microcred.credentials import service as credentials
@@ -105,6 +115,58 @@ def definition_of(data: ItemIn) -> items.ItemDefinition:
         tolerance=data.tolerance,
         tolerance_kind=data.tolerance_kind,
         unit=data.unit,
+        rubric=text_grading.Rubric(
+            criteria=tuple(
+                text_grading.Criterion(
+                    id=c.id,
+                    description=c.description,
+                    points=c.points,
+                    concepts=tuple(c.concepts),
+                    misconceptions=tuple(c.misconceptions),
+                )
+                for c in data.rubric.criteria
+            ),
+            credit=data.rubric.credit,
+        )
+        if data.rubric is not None
+        else None,
+        model_answer=data.model_answer,
+    )
+
+
+def _rubric_stored(rubric: text_grading.Rubric | None) -> dict[str, Any] | None:
+    if rubric is None:
+        return None
+    return {
+        "criteria": [
+            {
+                "id": c.id,
+                "description": c.description,
+                "points": c.points,
+                "concepts": list(c.concepts),
+                "misconceptions": list(c.misconceptions),
+            }
+            for c in rubric.criteria
+        ],
+        "credit": rubric.credit,
+    }
+
+
+def _rubric_loaded(stored: dict[str, Any] | None) -> text_grading.Rubric | None:
+    if stored is None:
+        return None
+    return text_grading.Rubric(
+        criteria=tuple(
+            text_grading.Criterion(
+                id=c["id"],
+                description=c["description"],
+                points=c["points"],
+                concepts=tuple(c["concepts"]),
+                misconceptions=tuple(c["misconceptions"]),
+            )
+            for c in stored["criteria"]
+        ),
+        credit=stored["credit"],
     )
 
 
@@ -121,6 +183,8 @@ def _stored(definition: items.ItemDefinition) -> dict[str, Any]:
         "tolerance": str(definition.tolerance) if definition.tolerance is not None else None,
         "tolerance_kind": definition.tolerance_kind,
         "unit": definition.unit,
+        "rubric": _rubric_stored(definition.rubric),
+        "model_answer": definition.model_answer,
     }
 
 
@@ -140,6 +204,8 @@ def loaded(item: Item) -> items.ItemDefinition:
         tolerance=Decimal(stored["tolerance"]) if stored["tolerance"] is not None else None,
         tolerance_kind=stored["tolerance_kind"],
         unit=stored["unit"],
+        rubric=_rubric_loaded(stored.get("rubric")),
+        model_answer=stored.get("model_answer"),
     )
 
 
@@ -578,21 +644,25 @@ def answer_item(
     except cat.CatError as exc:
         raise Conflict(str(exc)) from exc
     seconds = max(0.0, (now - (attempt.offered_at or attempt.started_at)).total_seconds())
-    session.add(
-        Response(
-            attempt_id=attempt.id,
-            position=state.n_items,
-            item_id=item_id,
-            answer={"value": answer},
-            correct=graded.correct,
-            seconds=seconds,
-            answered_at=now,
-        )
+    response = Response(
+        attempt_id=attempt.id,
+        position=state.n_items,
+        item_id=item_id,
+        answer={"value": answer},
+        correct=graded.correct,
+        grading=dict(graded.grading) if graded.grading is not None else None,
+        seconds=seconds,
+        answered_at=now,
     )
+    session.add(response)
     attempt.cat_state = new_state.to_dict()
     attempt.offered_at = now
     attempt.theta, attempt.standard_error = new_state.theta, new_state.se
     session.flush()
+    if definition.kind == "short_text":
+        _check_text_answer(
+            session, attempt=attempt, response=response, item=bank_items[index], text=answer
+        )
     audit.record(
         session,
         actor=actor,
@@ -622,6 +692,102 @@ def answer_item(
     return AttemptOutcome(attempt, False, "answer recorded")
 
 
+def _check_text_answer(
+    session: Session, *, attempt: Attempt, response: Response, item: Item, text: str
+) -> None:
+    """Flag for a person: a grade the rubric baseline is unsure of, and an answer that nearly
+    duplicates another learner's answer to the same item (any version of it)."""
+    if response.grading is not None and response.grading.get("needs_review"):
+        session.add(
+            IntegrityFlag(
+                institution_id=attempt.institution_id,
+                attempt_id=attempt.id,
+                kind="uncertain_grade",
+                reason=(
+                    f"the automatic rubric grade of answer {response.position + 1} is uncertain "
+                    f"(confidence {response.grading['confidence']:.2f}); please check it"
+                ),
+                evidence={"response": str(response.id), "grading": response.grading},
+            )
+        )
+    matches = fingerprint_text(
+        session,
+        institution_id=attempt.institution_id,
+        scope_id=item.family_id,
+        learner_id=attempt.learner_id,
+        text=text,
+        response_id=response.id,
+    )
+    if matches:
+        similarity = matches[0][1]
+        session.add(
+            IntegrityFlag(
+                institution_id=attempt.institution_id,
+                attempt_id=attempt.id,
+                kind="near_duplicate",
+                reason=(
+                    f"answer {response.position + 1} shares {similarity:.0%} of its word "
+                    "sequences with another learner's answer to the same item"
+                ),
+                evidence={
+                    "response": str(response.id),
+                    "matches": [
+                        {**owner, "similarity": round(sim, 3)} for owner, sim in matches[:5]
+                    ],
+                },
+            )
+        )
+
+
+def fingerprint_text(
+    session: Session,
+    *,
+    institution_id: uuid.UUID,
+    scope_id: uuid.UUID,
+    learner_id: uuid.UUID,
+    text: str,
+    response_id: uuid.UUID | None = None,
+    submission_id: uuid.UUID | None = None,
+    threshold: float = 0.8,
+) -> list[tuple[dict[str, str], float]]:
+    """Store the text's MinHash fingerprint; return other learners' earlier texts in the scope
+    that it nearly duplicates (exact Jaccard of word 3-grams >= threshold), most similar first.
+    Texts too short to tell copying from agreement are neither stored nor compared."""
+    grams = integrity.shingles(text)
+    if len(text.split()) < integrity.MIN_WORDS_TO_COMPARE or not grams:
+        return []
+    keys = integrity.lsh_keys(grams)
+    found = []
+    for other in repo.similar_fingerprints(
+        session, scope_id=scope_id, keys=keys, exclude_learner=learner_id
+    ):
+        similarity = integrity.jaccard(grams, set(other.shingles))
+        if similarity >= threshold:
+            owner = (
+                {"response": str(other.response_id)}
+                if other.response_id
+                else {"submission": str(other.submission_id)}
+            )
+            found.append((owner, similarity))
+    fingerprint = TextFingerprint(
+        institution_id=institution_id,
+        scope_id=scope_id,
+        learner_id=learner_id,
+        response_id=response_id,
+        submission_id=submission_id,
+        shingles=sorted(grams),
+    )
+    session.add(fingerprint)
+    session.flush()
+    session.add_all(
+        TextFingerprintBucket(
+            fingerprint_id=fingerprint.id, band=band, scope_id=scope_id, bucket=key
+        )
+        for band, key in enumerate(keys)
+    )
+    return sorted(found, key=lambda pair: -pair[1])
+
+
 def _shaped(definition: items.ItemDefinition, answer: Any) -> Any:
     """A form sends every answer as a list of values; only multiple choice keeps the list."""
     if isinstance(answer, list) and definition.kind != "multiple_choice":
@@ -647,8 +813,17 @@ def _finish(
     attempt.finished_at = now
     session.flush()
     flags = _raise_flags(session, attempt=attempt, state=state)
+    missing = None
     if attempt.state == "passed":
-        _award(session, settings=settings, attempt=attempt, outcome=outcome)
+        missing = _award_if_complete(
+            session,
+            settings=settings,
+            institution_id=attempt.institution_id,
+            learner_id=attempt.learner_id,
+            achievement_id=attempt.achievement_id,
+        )
+        if missing:
+            attempt.decision_reason = f"{outcome.statement} To earn the credential: {missing}."
     audit.record(
         session,
         actor=actor,
@@ -663,45 +838,118 @@ def _finish(
             "stopped": state.stopped,
             "flags": flags,
             "award": str(attempt.award_id) if attempt.award_id else None,
+            "still_missing": missing,
         },
         reason=outcome.statement,
     )
 
 
-def _award(
-    session: Session, *, settings: Settings, attempt: Attempt, outcome: cat.Decision
-) -> None:
-    """Passing awards the credential, with the measurement in its results."""
-    engine = Principal.system(attempt.institution_id, roles={"issuer"}, label="adaptive assessment")
-    held = credentials.live_award_for(
-        session, learner_id=attempt.learner_id, achievement_id=attempt.achievement_id
+PROJECT_RESULT_DESCRIPTIONS = [
+    ResultDescriptionIn(
+        key="project-points",
+        name="Project: rubric points given by an assessor (the pass mark is stated in the "
+        "achievement's criteria)",
+        result_type="Result",
+    ),
+    ResultDescriptionIn(
+        key="project-scaled-score",
+        name="Project: scaled score from the rubric levels (graded response model, T scale)",
+        result_type="ScaledScore",
+        value_min="0",
+        value_max="100",
+    ),
+]
+
+
+def _award_if_complete(
+    session: Session,
+    *,
+    settings: Settings,
+    institution_id: uuid.UUID,
+    learner_id: uuid.UUID,
+    achievement_id: uuid.UUID,
+) -> str | None:
+    """Award the credential once every part the achievement asks for is passed: the adaptive
+    test where it has a policy, the project where it has a brief. Returns what is still
+    missing, or None once awarded (now or earlier)."""
+    policy = repo.policy(session, institution_id=institution_id, achievement_id=achievement_id)
+    brief = repo.brief(session, institution_id=institution_id, achievement_id=achievement_id)
+    attempt = (
+        repo.passed_attempt(session, learner_id=learner_id, achievement_id=achievement_id)
+        if policy is not None
+        else None
     )
-    if held is not None:  # awarded meanwhile by other means: keep it, do not issue twice
+    accepted = [
+        s
+        for s in repo.submissions_of(session, learner_id=learner_id, achievement_id=achievement_id)
+        if s.state == "accepted"
+    ]
+    submission = accepted[-1] if accepted else None
+    if policy is not None and attempt is None:
+        return "pass the adaptive test"
+    if brief is not None and submission is None:
+        return "have the project accepted by an assessor"
+    held = credentials.live_award_for(session, learner_id=learner_id, achievement_id=achievement_id)
+    if held is None:
+        engine = Principal.system(institution_id, roles={"issuer"}, label="assessment")
+        descriptions = (RESULT_DESCRIPTIONS if attempt is not None else []) + (
+            PROJECT_RESULT_DESCRIPTIONS if submission is not None else []
+        )
+        catalog.ensure_result_descriptions(
+            session,
+            actor=engine,
+            institution_id=institution_id,
+            achievement_id=achievement_id,
+            descriptions=descriptions,
+        )
+        results: list[credentials.ResultIn] = []
+        evidence: list[credentials.EvidenceIn] = []
+        if attempt is not None:
+            theta, se = attempt.theta or 0.0, attempt.standard_error or 0.0
+            responses = len(repo.responses_of(session, attempt_id=attempt.id))
+            results += [
+                credentials.ResultIn("scaled-score", f"{scaled(theta):.1f}"),
+                credentials.ResultIn("standard-error", f"{SCALE_SD * se:.1f}"),
+                credentials.ResultIn("items", str(responses)),
+                credentials.ResultIn("attempt", str(attempt.number)),
+            ]
+        if submission is not None and brief is not None:
+            results += [
+                credentials.ResultIn(
+                    "project-points", f"{submission.points} of {_brief_rubric(brief).total}"
+                ),
+                credentials.ResultIn(
+                    "project-scaled-score", f"{scaled(submission.theta or 0.0):.1f}"
+                ),
+            ]
+            evidence.append(
+                credentials.EvidenceIn(
+                    name=submission.title,
+                    description=f"Project for “{brief.title}”, reviewed against its rubric",
+                    narrative=submission.feedback,
+                    url=submission.links[0] if submission.links else None,
+                    genre="Project",
+                )
+            )
+        key = f"attempt:{attempt.id}" if attempt is not None else f"project:{submission.id}"  # type: ignore[union-attr]
+        held, _ = credentials.issue_award(
+            session,
+            actor=engine,
+            settings=settings,
+            institution_id=institution_id,
+            achievement_id=achievement_id,
+            learner_id=learner_id,
+            results=results,
+            evidence=evidence,
+            idempotency_key=key,
+        )
+    # Awarded meanwhile by other means: keep that credential, never issue twice.
+    if attempt is not None:
         attempt.award_id = held.id
-        return
-    catalog.ensure_result_descriptions(
-        session,
-        actor=engine,
-        institution_id=attempt.institution_id,
-        achievement_id=attempt.achievement_id,
-        descriptions=RESULT_DESCRIPTIONS,
-    )
-    award, _ = credentials.issue_award(
-        session,
-        actor=engine,
-        settings=settings,
-        institution_id=attempt.institution_id,
-        achievement_id=attempt.achievement_id,
-        learner_id=attempt.learner_id,
-        results=[
-            credentials.ResultIn("scaled-score", f"{scaled(outcome.theta):.1f}"),
-            credentials.ResultIn("standard-error", f"{SCALE_SD * outcome.se:.1f}"),
-            credentials.ResultIn("items", str(outcome.n_items)),
-            credentials.ResultIn("attempt", str(attempt.number)),
-        ],
-        idempotency_key=f"attempt:{attempt.id}",
-    )
-    attempt.award_id = award.id
+    if submission is not None:
+        submission.award_id = held.id
+    session.flush()
+    return None
 
 
 def _raise_flags(session: Session, *, attempt: Attempt, state: cat.CatState) -> list[str]:
@@ -793,6 +1041,7 @@ class Overview:
     reason: str
     max_items: int
     time_limit_minutes: int | None
+    project_title: str | None = None
 
 
 def overview(
@@ -825,6 +1074,11 @@ def overview(
         reason=verdict.reason,
         max_items=policy.max_items,
         time_limit_minutes=policy.time_limit_minutes,
+        project_title=brief.title
+        if (
+            brief := find_brief(session, institution_id=actor.tenant, achievement_id=achievement_id)
+        )
+        else None,
     )
 
 
@@ -1011,7 +1265,8 @@ def request_calibration(
 ) -> None:
     """Queue the calibration job (it runs after commit, in the background)."""
     actor.require_role("assessor", "issuer")
-    get_policy(session, institution_id=institution_id, achievement_id=achievement_id)
+    if find_brief(session, institution_id=institution_id, achievement_id=achievement_id) is None:
+        get_policy(session, institution_id=institution_id, achievement_id=achievement_id)
     jobs.enqueue(
         session,
         "assessment.calibrate_bank",
@@ -1025,4 +1280,590 @@ def request_calibration(
         subject_type="achievement",
         subject_id=achievement_id,
         institution_id=institution_id,
+    )
+
+
+# --- short-text regrades ---------------------------------------------------------------------
+
+
+def regrade_response(
+    session: Session,
+    *,
+    actor: Principal,
+    settings: Settings,
+    institution_id: uuid.UUID,
+    response_id: uuid.UUID,
+    correct: bool,
+    note: str,
+) -> Attempt:
+    """An assessor overrides the automatic grade of one answer of a finished attempt.
+
+    The attempt's ability and decision are recomputed from all its answers. A fail that
+    becomes a pass awards the credential; a pass that becomes a fail keeps the credential
+    (revoking it is a separate, deliberate act) and raises a flag saying so.
+    """
+    actor.require_role("assessor")
+    found = repo.response(session, institution_id=institution_id, response_id=response_id)
+    if found is None:
+        raise NotFound("no such answer in this institution")
+    response, attempt = found
+    if attempt.state == "in_progress":
+        raise Conflict("the attempt is still running; regrade it once it has finished")
+    if response.correct == correct and response.regraded_by is not None:
+        return attempt  # the same regrade again: nothing to change
+    before = {"correct": response.correct, "state": attempt.state, "theta": attempt.theta}
+    response.correct = correct
+    response.regraded_by, response.regrade_note = actor.audit_actor, note
+    policy = get_policy(
+        session, institution_id=institution_id, achievement_id=attempt.achievement_id
+    )
+    bank, _ = _attempt_bank(session, attempt)
+    state = cat.CatState.from_dict(attempt.cat_state)
+    scores = list(state.responses)
+    scores[response.position] = correct
+    theta, se = cat.posterior(bank, _cat_policy(policy), state.administered, scores)
+    state = replace(state, responses=tuple(scores), theta=theta, se=se)
+    outcome = cat.decision(state, _cat_policy(policy))
+    was = attempt.state
+    attempt.cat_state = state.to_dict()
+    attempt.state = {"pass": "passed", "fail": "failed"}.get(outcome.outcome, "undecided")
+    attempt.theta, attempt.standard_error = outcome.theta, outcome.se
+    attempt.decision_reason = f"{outcome.statement} (after an assessor's regrade)"
+    session.flush()
+    if attempt.state == "passed" and was != "passed":
+        missing = _award_if_complete(
+            session,
+            settings=settings,
+            institution_id=institution_id,
+            learner_id=attempt.learner_id,
+            achievement_id=attempt.achievement_id,
+        )
+        if missing:
+            attempt.decision_reason += f" To earn the credential: {missing}."
+    elif was == "passed" and attempt.state != "passed" and attempt.award_id is not None:
+        session.add(
+            IntegrityFlag(
+                institution_id=institution_id,
+                attempt_id=attempt.id,
+                kind="uncertain_grade",
+                reason=(
+                    "a regrade turned this pass into "
+                    f"{'a fail' if attempt.state == 'failed' else 'an undecided result'}; "
+                    "the credential already issued stands until someone decides to revoke it"
+                ),
+                evidence={"response": str(response.id), "award": str(attempt.award_id)},
+            )
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action="response.regrade",
+        subject_type="attempt",
+        subject_id=attempt.id,
+        institution_id=institution_id,
+        before=before,
+        after={"correct": correct, "state": attempt.state, "theta": round(outcome.theta, 3)},
+        reason=note,
+    )
+    return attempt
+
+
+# --- projects ---------------------------------------------------------------------------------
+
+
+def _brief_rubric(brief: ProjectBrief) -> projects.ProjectRubric:
+    return projects.ProjectRubric.from_dict({**brief.rubric, "pass_points": brief.pass_points})
+
+
+def set_brief(
+    session: Session,
+    *,
+    actor: Principal,
+    institution_id: uuid.UUID,
+    achievement_id: uuid.UUID,
+    data: ProjectBriefIn,
+) -> ProjectBrief:
+    """Create or replace the project an achievement asks for, with its rubric.
+
+    Changing the rubric's criteria resets their calibration to the cold start, since the
+    earlier reviews scored something else.
+    """
+    actor.require_role("issuer", "assessor")
+    catalog.get_achievement(session, institution_id=institution_id, achievement_id=achievement_id)
+    try:
+        rubric = projects.build_rubric(
+            [(c.id, c.name, [(lv.label, lv.descriptor) for lv in c.levels]) for c in data.criteria],
+            pass_points=data.pass_points,
+        )
+    except projects.RubricError as exc:
+        raise InvalidInput(f"the rubric cannot be used: {exc}") from exc
+    brief = repo.brief(session, institution_id=institution_id, achievement_id=achievement_id)
+    before = None
+    if brief is None:
+        brief = ProjectBrief(institution_id=institution_id, achievement_id=achievement_id)
+        session.add(brief)
+    else:
+        before = {"title": brief.title, "pass_points": brief.pass_points, "rubric": brief.rubric}
+        old = _brief_rubric(brief)
+        same_shape = [(c.id, len(c.levels)) for c in old.criteria] == [
+            (c.id, len(c.levels)) for c in rubric.criteria
+        ]
+        if same_shape and brief.calibrated:
+            # Wording changed, the criteria did not: keep what calibration learned.
+            rubric = projects.ProjectRubric(
+                tuple(
+                    replace(new, a=kept.a, thresholds=kept.thresholds)
+                    for new, kept in zip(rubric.criteria, old.criteria, strict=True)
+                ),
+                rubric.pass_points,
+            )
+        else:
+            brief.calibrated = False
+    brief.title, brief.instructions = data.title, data.instructions
+    stored = rubric.to_dict()
+    brief.rubric = {"criteria": stored["criteria"]}
+    brief.pass_points = rubric.pass_points
+    brief.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="project_brief.set",
+        subject_type="achievement",
+        subject_id=achievement_id,
+        institution_id=institution_id,
+        before=before,
+        after={"title": brief.title, "pass_points": brief.pass_points, "rubric": brief.rubric},
+    )
+    return brief
+
+
+def get_brief(
+    session: Session, *, institution_id: uuid.UUID, achievement_id: uuid.UUID
+) -> ProjectBrief:
+    found = repo.brief(session, institution_id=institution_id, achievement_id=achievement_id)
+    if found is None:
+        raise NotFound("this achievement asks for no project")
+    return found
+
+
+def find_brief(
+    session: Session, *, institution_id: uuid.UUID, achievement_id: uuid.UUID
+) -> ProjectBrief | None:
+    return repo.brief(session, institution_id=institution_id, achievement_id=achievement_id)
+
+
+def submit_project(
+    session: Session,
+    *,
+    actor: Principal,
+    achievement_id: uuid.UUID,
+    data: SubmissionIn,
+    now: dt.datetime | None = None,
+) -> ProjectSubmission:
+    """A learner submits their project for review (one waiting at a time)."""
+    if actor.kind != "learner" or actor.id is None:
+        raise Forbidden("projects are submitted by learners")
+    now = now or utcnow()
+    brief = get_brief(session, institution_id=actor.tenant, achievement_id=achievement_id)
+    learner = identity.get_learner(session, institution_id=actor.tenant, learner_id=actor.id)
+    if learner.status != "active":
+        raise Conflict("this account cannot submit projects")
+    earlier = repo.submissions_of(session, learner_id=learner.id, achievement_id=achievement_id)
+    if any(s.state == "submitted" for s in earlier):
+        raise Conflict("your project is waiting for review; you can submit again once returned")
+    if any(s.state == "accepted" for s in earlier):
+        raise Conflict("your project was already accepted")
+    submission = ProjectSubmission(
+        institution_id=actor.tenant,
+        achievement_id=achievement_id,
+        learner_id=learner.id,
+        number=len(earlier) + 1,
+        state="submitted",
+        title=data.title,
+        report=data.report,
+        links=[str(link) for link in data.links],
+        submitted_at=now,
+    )
+    session.add(submission)
+    session.flush()
+    matches = fingerprint_text(
+        session,
+        institution_id=actor.tenant,
+        scope_id=brief.achievement_id,
+        learner_id=learner.id,
+        text=data.report,
+        submission_id=submission.id,
+    )
+    if matches:
+        similarity = matches[0][1]
+        session.add(
+            IntegrityFlag(
+                institution_id=actor.tenant,
+                submission_id=submission.id,
+                kind="near_duplicate",
+                reason=(
+                    f"this report shares {similarity:.0%} of its word sequences with another "
+                    "learner's project for the same achievement"
+                ),
+                evidence={"matches": [{**o, "similarity": round(s, 3)} for o, s in matches[:5]]},
+            )
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action="project.submit",
+        subject_type="project_submission",
+        subject_id=submission.id,
+        institution_id=actor.tenant,
+        after={
+            "achievement": str(achievement_id),
+            "number": submission.number,
+            "near_duplicate": bool(matches),
+        },
+    )
+    return submission
+
+
+def review_submission(
+    session: Session,
+    *,
+    actor: Principal,
+    settings: Settings,
+    institution_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    levels: dict[str, int],
+    feedback: str,
+) -> ProjectSubmission:
+    """An assessor scores the project on every rubric criterion. At or above the pass mark it
+    is accepted (and the credential follows if the rest is passed); below, it is returned
+    with the feedback and the learner may submit again."""
+    actor.require_role("assessor")
+    submission = repo.submission_locked(
+        session, institution_id=institution_id, submission_id=submission_id
+    )
+    if submission is None:
+        raise NotFound("no such project submission")
+    if submission.state != "submitted":
+        raise Conflict(f"this submission was already {submission.state}")
+    if actor.kind == "learner" and actor.id == submission.learner_id:  # pragma: no cover
+        raise Forbidden("nobody reviews their own project")
+    brief = get_brief(
+        session, institution_id=institution_id, achievement_id=submission.achievement_id
+    )
+    try:
+        result = projects.score(_brief_rubric(brief), levels)
+    except projects.RubricError as exc:
+        raise InvalidInput(str(exc)) from exc
+    submission.levels = dict(result.levels)
+    submission.points, submission.theta, submission.standard_error = (
+        result.points,
+        result.theta,
+        result.se,
+    )
+    submission.feedback = feedback
+    submission.reviewed_by, submission.reviewed_at = actor.audit_actor, utcnow()
+    submission.state = "accepted" if result.accepted else "returned"
+    session.flush()
+    missing = None
+    if result.accepted:
+        missing = _award_if_complete(
+            session,
+            settings=settings,
+            institution_id=institution_id,
+            learner_id=submission.learner_id,
+            achievement_id=submission.achievement_id,
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action=f"project.{submission.state}",
+        subject_type="project_submission",
+        subject_id=submission.id,
+        institution_id=institution_id,
+        before={"state": "submitted"},
+        after={
+            "state": submission.state,
+            "levels": submission.levels,
+            "points": result.points,
+            "theta": round(result.theta, 3),
+            "award": str(submission.award_id) if submission.award_id else None,
+            "still_missing": missing,
+        },
+        reason=result.statement,
+    )
+    return submission
+
+
+def my_submissions(
+    session: Session, *, actor: Principal, achievement_id: uuid.UUID
+) -> Sequence[ProjectSubmission]:
+    if actor.kind != "learner" or actor.id is None:
+        raise Forbidden("only learners have project submissions")
+    return repo.submissions_of(session, learner_id=actor.id, achievement_id=achievement_id)
+
+
+def get_submission(
+    session: Session, *, institution_id: uuid.UUID, submission_id: uuid.UUID
+) -> ProjectSubmission:
+    found = repo.submission(session, institution_id=institution_id, submission_id=submission_id)
+    if found is None:
+        raise NotFound("no such project submission")
+    return found
+
+
+def submissions_waiting(
+    session: Session, *, institution_id: uuid.UUID, page: PageRequest
+) -> tuple[Sequence[ProjectSubmission], int]:
+    return repo.waiting_submissions(session, institution_id=institution_id, page=page)
+
+
+def calibrate_rubric(
+    session: Session,
+    *,
+    actor: Principal,
+    institution_id: uuid.UUID,
+    achievement_id: uuid.UUID,
+    min_reviews: int = irt.DEFAULT_MIN_RESPONSES,
+) -> bool:
+    """Fit the graded response model to the reviewed projects once there are enough of them.
+    Returns whether the rubric was (re)calibrated."""
+    actor.require_role("assessor", "issuer")
+    brief = get_brief(session, institution_id=institution_id, achievement_id=achievement_id)
+    rubric = _brief_rubric(brief)
+    reviews = repo.reviewed_levels(session, achievement_id=achievement_id)
+    if len(reviews) < min_reviews:
+        return False
+    matrix = np.array(
+        [[review.get(c.id, -1) for c in rubric.criteria] for review in reviews], dtype=np.int64
+    )
+    try:
+        fitted = irt.calibrate_grm(matrix, standard_errors=False)
+    except irt.CalibrationError as exc:
+        # E.g. a level nobody reached yet: the cold start stays until the reviews span it.
+        raise InvalidInput(f"the rubric cannot be calibrated yet: {exc}") from exc
+    brief.rubric = {"criteria": rubric.recalibrated(fitted.params).to_dict()["criteria"]}
+    brief.calibrated = True
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="project_rubric.calibrate",
+        subject_type="achievement",
+        subject_id=achievement_id,
+        institution_id=institution_id,
+        after={"reviews": len(reviews), "converged": fitted.converged},
+    )
+    return True
+
+
+# --- import and export ------------------------------------------------------------------------
+
+
+def export_bank(
+    session: Session, *, institution_id: uuid.UUID, achievement_id: uuid.UUID
+) -> dict[str, Any]:
+    """The achievement's active items in the `microcred-items/1` JSON format."""
+    catalog.get_achievement(session, institution_id=institution_id, achievement_id=achievement_id)
+    exported = []
+    for item in repo.active_items(session, achievement_id=achievement_id):
+        if item.institution_id != institution_id:  # pragma: no cover - achievements are tenants'
+            continue
+        stored = item.definition
+        entry: dict[str, Any] = {
+            "skill_url": item.skill_url,
+            "kind": item.kind,
+            "stem": stored["stem"],
+            "choices": stored["choices"],
+            "key": stored["key"],
+            "formula": stored["formula"],
+            "variables": stored["variables"],
+            "tolerance": stored["tolerance"],
+            "tolerance_kind": stored["tolerance_kind"],
+            "unit": stored["unit"],
+            "rubric": stored.get("rubric"),
+            "model_answer": stored.get("model_answer"),
+            "author_difficulty": item.author_difficulty,
+        }
+        if item.calibrated:
+            entry.update(a=item.a, b=item.b, c=item.c)
+        exported.append(entry)
+    return {"format": "microcred-items/1", "achievement_id": str(achievement_id), "items": exported}
+
+
+def import_bank(
+    session: Session,
+    *,
+    actor: Principal,
+    institution_id: uuid.UUID,
+    achievement_id: uuid.UUID,
+    data: BankTransfer,
+) -> list[Item]:
+    """Add every item or none: all are checked first and every problem is reported by index."""
+    actor.require_role("issuer", "assessor")
+    catalog.get_achievement(session, institution_id=institution_id, achievement_id=achievement_id)
+    errors: list[dict[str, Any]] = []
+    prepared: list[ItemIn] = []
+    for index, entry in enumerate(data.items):
+        item_in = ItemIn.model_validate(
+            {
+                **entry.model_dump(exclude={"a", "b", "c"}),
+                "achievement_id": achievement_id,
+            }
+        )
+        try:
+            _skill_of(session, institution_id=institution_id, data=item_in)
+            definition_of(item_in).validate()
+        except InvalidInput as exc:
+            errors.append({"index": index, "detail": exc.detail})
+        except items.ItemError as exc:
+            errors.append({"index": index, "detail": f"the item cannot be used: {exc}"})
+        if data.keep_calibration and None in (entry.a, entry.b, entry.c):
+            errors.append({"index": index, "detail": "keep_calibration needs a, b and c"})
+        prepared.append(item_in)
+    if errors:
+        raise InvalidInput(
+            f"{len(errors)} of {len(data.items)} items cannot be imported; nothing was added",
+            errors=errors,
+        )
+    created = []
+    for entry, item_in in zip(data.items, prepared, strict=True):
+        item = create_item(session, actor=actor, institution_id=institution_id, data=item_in)
+        if data.keep_calibration:
+            item.a, item.b, item.c = entry.a or item.a, entry.b or 0.0, entry.c or 0.0
+            item.calibrated = True
+        created.append(item)
+    audit.record(
+        session,
+        actor=actor,
+        action="item_bank.import",
+        subject_type="achievement",
+        subject_id=achievement_id,
+        institution_id=institution_id,
+        after={"items": len(created), "kept_calibration": data.keep_calibration},
+    )
+    return created
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectPage:
+    """What a learner sees of an achievement's project: the brief, the rubric, their work."""
+
+    achievement_id: uuid.UUID
+    achievement_name: str
+    brief: ProjectBrief
+    rubric: projects.ProjectRubric
+    submissions: Sequence[ProjectSubmission]
+    may_submit: bool
+    reason: str
+    has_test: bool
+
+
+def project_page(session: Session, *, actor: Principal, achievement_id: uuid.UUID) -> ProjectPage:
+    if actor.kind != "learner" or actor.id is None:
+        raise Forbidden("projects are submitted by learners")
+    achievement = catalog.get_achievement(
+        session, institution_id=actor.tenant, achievement_id=achievement_id
+    )
+    brief = get_brief(session, institution_id=actor.tenant, achievement_id=achievement_id)
+    mine = repo.submissions_of(session, learner_id=actor.id, achievement_id=achievement_id)
+    reason = ""
+    if any(s.state == "accepted" for s in mine):
+        reason = "Your project was accepted."
+    elif any(s.state == "submitted" for s in mine):
+        reason = "Your project is waiting for an assessor's review."
+    return ProjectPage(
+        achievement_id=achievement_id,
+        achievement_name=achievement.name,
+        brief=brief,
+        rubric=_brief_rubric(brief),
+        submissions=mine,
+        may_submit=not reason,
+        reason=reason,
+        has_test=repo.policy(session, institution_id=actor.tenant, achievement_id=achievement_id)
+        is not None,
+    )
+
+
+# --- what staff see in the console ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FlagCase:
+    """An open flag with what an assessor needs to decide: the answer and its grading."""
+
+    flag: IntegrityFlag
+    response: Response | None
+    item_stem: str | None
+    model_answer: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionCase:
+    submission: ProjectSubmission
+    achievement_name: str
+    rubric: projects.ProjectRubric
+
+
+def review_cases(
+    session: Session, *, actor: Principal, institution_id: uuid.UUID, page: PageRequest
+) -> tuple[list[FlagCase], list[SubmissionCase]]:
+    """The assessor's queue: open flags and projects waiting for review, oldest first."""
+    actor.require_role("assessor", "issuer")
+    flags, _ = repo.open_flags(session, institution_id=institution_id, page=page)
+    cases = []
+    for flag in flags:
+        response = None
+        stem = model_answer = None
+        response_id = flag.evidence.get("response")
+        if response_id:
+            found = repo.response(
+                session, institution_id=institution_id, response_id=uuid.UUID(response_id)
+            )
+            if found is not None:
+                response = found[0]
+                item = repo.item(session, institution_id=institution_id, item_id=response.item_id)
+                if item is not None:
+                    stem, model_answer = (
+                        item.definition["stem"],
+                        item.definition.get("model_answer"),
+                    )
+        cases.append(FlagCase(flag, response, stem, model_answer))
+    waiting, _ = repo.waiting_submissions(session, institution_id=institution_id, page=page)
+    submissions = []
+    for submission in waiting:
+        brief = get_brief(
+            session, institution_id=institution_id, achievement_id=submission.achievement_id
+        )
+        achievement = catalog.get_achievement(
+            session, institution_id=institution_id, achievement_id=submission.achievement_id
+        )
+        submissions.append(SubmissionCase(submission, achievement.name, _brief_rubric(brief)))
+    return cases, submissions
+
+
+@dataclass(frozen=True, slots=True)
+class BankPage:
+    achievement_id: uuid.UUID
+    achievement_name: str
+    skills: list[tuple[str, str]]  # (ESCO URL, label) the items may measure
+    policy: AssessmentPolicy | None
+    brief: ProjectBrief | None
+    items: Sequence[Item]
+
+
+def bank_page(
+    session: Session, *, actor: Principal, institution_id: uuid.UUID, achievement_id: uuid.UUID
+) -> BankPage:
+    actor.require_role("issuer", "assessor")
+    achievement = catalog.get_achievement(
+        session, institution_id=institution_id, achievement_id=achievement_id
+    )
+    return BankPage(
+        achievement_id=achievement_id,
+        achievement_name=achievement.name,
+        skills=[(a.target_url, a.target_name) for a in achievement.alignments],
+        policy=repo.policy(session, institution_id=institution_id, achievement_id=achievement_id),
+        brief=repo.brief(session, institution_id=institution_id, achievement_id=achievement_id),
+        items=repo.active_items(session, achievement_id=achievement_id),
     )
