@@ -194,6 +194,9 @@ class ItemTransfer(ItemIn):
 
 class BankTransfer(InputModel):
     format: Literal["microcred-items/1"] = "microcred-items/1"
+    achievement_id: uuid.UUID | None = Field(
+        default=None, description="the bank it was exported from (informative only)"
+    )
     items: list[ItemTransfer] = Field(min_length=1, max_length=2000)
     keep_calibration: bool = Field(
         default=False,

@@ -331,13 +331,15 @@ async def import_items(
     request: Request, session: DbSession, principal: PagePrincipal, achievement_id: uuid.UUID
 ) -> Response:
     staff = _staff(principal)
-    raw = await request.form()
-    csrf.check(request, str(raw.get("csrf_token", "")))
-    upload = raw.get("file")
+    async with request.form() as raw:
+        csrf.check(request, str(raw.get("csrf_token", "")))
+        upload = raw.get("file")
+        content = (
+            await upload.read(MAX_IMPORT_BYTES + 1) if isinstance(upload, StarletteUpload) else b""
+        )
     try:
         if not isinstance(upload, StarletteUpload):
             raise InvalidInput("choose a microcred-items/1 JSON file")
-        content = await upload.read(MAX_IMPORT_BYTES + 1)
         if len(content) > MAX_IMPORT_BYTES:
             raise InvalidInput(f"the file is larger than {MAX_IMPORT_BYTES // 1_000_000} MB")
         data = BankTransfer.model_validate_json(content)
