@@ -32,6 +32,36 @@ def numeric(
     }
 
 
+def short_text(
+    stem: str,
+    criteria: list[tuple[str, int, str, list[str], list[str]]],
+    credit: int,
+    model_answer: str,
+    difficulty: int,
+) -> dict[str, Any]:
+    """A free-text item graded against a rubric: (id, points, what to look for, accepted
+    phrasings, misconceptions) per criterion."""
+    return {
+        "kind": "short_text",
+        "stem": stem,
+        "author_difficulty": difficulty,
+        "rubric": {
+            "criteria": [
+                {
+                    "id": cid,
+                    "points": points,
+                    "description": description,
+                    "concepts": concepts,
+                    "misconceptions": wrong,
+                }
+                for cid, points, description, concepts, wrong in criteria
+            ],
+            "credit": credit,
+        },
+        "model_answer": model_answer,
+    }
+
+
 def choice(stem: str, options: list[str], right: list[int], difficulty: int) -> dict[str, Any]:
     ids = "abcdefgh"
     return {
@@ -342,5 +372,100 @@ SQL = [
         ],
         [0],
         5,
+    ),
+    short_text(
+        "In one or two sentences: what does a LEFT JOIN return that an INNER JOIN does not?",
+        [
+            (
+                "left-rows",
+                2,
+                "keeps every row of the left table",
+                [
+                    "keeps all rows of the left table",
+                    "every row from the left table",
+                    "all rows from the left table",
+                    "left rows without a match",
+                ],
+                ["only matching rows"],
+            ),
+            (
+                "nulls",
+                1,
+                "the right table's columns are NULL where nothing matches",
+                [
+                    "null for the right columns",
+                    "fills with null",
+                    "columns are null",
+                    "null values",
+                ],
+                [],
+            ),
+        ],
+        2,
+        "A LEFT JOIN keeps all rows of the left table, including those without a match; for "
+        "them the right table's columns are NULL.",
+        2,
+    ),
+    short_text(
+        "Why does SELECT dept, COUNT(*) FROM staff fail in standard SQL, and how do you fix it?",
+        [
+            (
+                "grouping",
+                2,
+                "a non-aggregated column must be in GROUP BY",
+                [
+                    "dept is not in group by",
+                    "dept must appear in group by",
+                    "column not in the group by",
+                    "add group by dept",
+                ],
+                [],
+            ),
+            (
+                "fix",
+                1,
+                "adds GROUP BY dept",
+                ["group by dept", "add a group by"],
+                ["remove count"],
+            ),
+        ],
+        2,
+        "dept is not in GROUP BY while COUNT aggregates the rows, so add GROUP BY dept.",
+        3,
+    ),
+    short_text(
+        "When would you use a window function instead of GROUP BY? Give the key difference.",
+        [
+            (
+                "rows-kept",
+                2,
+                "a window function keeps every row while computing over a set of rows",
+                [
+                    "keeps every row",
+                    "keeps all rows",
+                    "rows are not collapsed",
+                    "without collapsing rows",
+                    "one result per row",
+                ],
+                ["collapses the rows"],
+            ),
+            (
+                "example",
+                1,
+                "a fitting example such as a running total or a rank within a group",
+                [
+                    "running total",
+                    "rank within",
+                    "moving average",
+                    "row number",
+                    "compare each row",
+                ],
+                [],
+            ),
+        ],
+        2,
+        "A window function keeps every row while it computes over a set of rows, so you can "
+        "show a running total or a rank within each group next to the detail.",
+        4,
     ),
 ]

@@ -159,7 +159,8 @@ def test_the_import_api_refuses_a_bank_with_any_bad_item(client: TestClient, db:
     t, achievement_id = setup_bank(db)
     other = factories.achievement(db, t)
     db.commit()
-    body = client.get(f"/api/v1/achievements/{achievement_id}/items/export", headers=t.headers).json()
+    export = f"/api/v1/achievements/{achievement_id}/items/export"
+    body = client.get(export, headers=t.headers).json()
     body["items"][0]["tolerance"] = "0"
     refused = client.post(
         f"/api/v1/achievements/{other.id}/items/import",

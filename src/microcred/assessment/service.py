@@ -624,10 +624,11 @@ def answer_item(
         raise InvalidInput("this item is not part of the attempt") from None
     bank, bank_items = _attempt_bank(session, attempt)
     definition = loaded(bank_items[index])
+    shaped = _shaped(definition, answer)
     try:
         graded = items.grade(
             definition,
-            _shaped(definition, answer),
+            shaped,
             seed=items.instance_seed(attempt.seed, str(item_id)),
         )
         new_state = cat.answer(
@@ -661,7 +662,7 @@ def answer_item(
     session.flush()
     if definition.kind == "short_text":
         _check_text_answer(
-            session, attempt=attempt, response=response, item=bank_items[index], text=answer
+            session, attempt=attempt, response=response, item=bank_items[index], text=shaped
         )
     audit.record(
         session,
