@@ -77,6 +77,9 @@ microcred demo ({settings.database_url})
   An adaptive test   {base}/assessments/{seeded.assessments["sql-foundations"]}
                      (sign in as li.wei@example.org; Python is the other assessed achievement:
                      {base}/assessments/{seeded.assessments["python-data-analysis"]})
+  A project          {base}/assessments/{seeded.project_achievement_id}/project
+  Staff console      {base}/console/review (the review queue: Sofia Rossi's project waits)
+                     {base}/console/assessments/{seeded.assessments["sql-foundations"]} (a bank)
 
   Try: curl -H 'Accept: application/vc+ld+json' {base}/credentials/{seeded.award_ids[0]}
        curl -H 'Authorization: Bearer {seeded.api_token}' {base}/api/v1/awards

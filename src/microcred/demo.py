@@ -55,6 +55,7 @@ class DemoSeed:
     assessments: dict[str, str]  # achievement slug -> achievement id, for /assessments/<id>
     revoked_award_id: str
     suspended_award_id: str
+    project_achievement_id: str = ""
 
 
 ACHIEVEMENTS = [
@@ -224,6 +225,7 @@ def seed(session: Session, *, settings: Settings) -> DemoSeed:
         assessments=assessments,
         revoked_award_id=revoked,
         suspended_award_id=suspended,
+        project_achievement_id=str(achievements[2].id),
     )
 
 
