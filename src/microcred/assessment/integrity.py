@@ -130,7 +130,7 @@ class NearDuplicateIndex:
         self.a = rng.integers(1, _MERSENNE, size=permutations, dtype=np.uint64)
         self.b = rng.integers(0, _MERSENNE, size=permutations, dtype=np.uint64)
         self.threshold, self.bands, self.rows = threshold, bands, permutations // bands
-        self.buckets: list[dict[bytes, list[str]]] = [defaultdict(list) for _ in range(bands)]
+        self.buckets: list[dict[int, list[str]]] = [defaultdict(list) for _ in range(bands)]
         self.sets: dict[str, set[str]] = {}
 
     def signature(self, grams: set[str]) -> npt.NDArray[np.uint64]:
@@ -149,13 +149,26 @@ class NearDuplicateIndex:
         result: npt.NDArray[np.uint64] = values.min(axis=1)
         return result
 
+    def band_keys(self, grams: set[str]) -> list[int]:
+        """The LSH bucket key of each band of the signature, as a signed 64-bit value a
+        database index can hold. Two texts whose keys agree in some band are candidates."""
+        signature = self.signature(grams)
+        return [
+            int.from_bytes(
+                hashlib.blake2b(
+                    signature[band * self.rows : (band + 1) * self.rows].tobytes(), digest_size=8
+                ).digest(),
+                "big",
+                signed=True,
+            )
+            for band in range(self.bands)
+        ]
+
     def add(self, answer_id: str, text: str) -> list[tuple[str, float]]:
         """Index an answer; return earlier answers it nearly duplicates, most similar first."""
         grams = shingles(text)
-        signature = self.signature(grams)
         candidates: set[str] = set()
-        for band in range(self.bands):
-            key = signature[band * self.rows : (band + 1) * self.rows].tobytes()
+        for band, key in enumerate(self.band_keys(grams)):
             bucket = self.buckets[band][key]
             candidates.update(bucket)
             bucket.append(answer_id)
@@ -170,17 +183,8 @@ _HASHER = NearDuplicateIndex()
 
 
 def lsh_keys(grams: set[str]) -> list[int]:
-    """The LSH bucket key of each band of the text's MinHash signature, as a signed 64-bit
-    value a database index can hold. Two texts whose keys agree in some band are candidates."""
-    signature = _HASHER.signature(grams)
-    rows = _HASHER.rows
-    keys = []
-    for band in range(_HASHER.bands):
-        digest = hashlib.blake2b(
-            signature[band * rows : (band + 1) * rows].tobytes(), digest_size=8
-        ).digest()
-        keys.append(int.from_bytes(digest, "big", signed=True))
-    return keys
+    """Band keys with the platform's fixed hash family, so stored fingerprints stay comparable."""
+    return _HASHER.band_keys(grams)
 
 
 MIN_WORDS_TO_COMPARE = 12  # shorter answers coincide honestly ("a left join keeps all rows")

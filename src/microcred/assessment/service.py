@@ -720,24 +720,40 @@ def _check_text_answer(
         response_id=response.id,
     )
     if matches:
-        similarity = matches[0][1]
         session.add(
-            IntegrityFlag(
+            _near_duplicate_flag(
+                matches,
                 institution_id=attempt.institution_id,
                 attempt_id=attempt.id,
-                kind="near_duplicate",
-                reason=(
-                    f"answer {response.position + 1} shares {similarity:.0%} of its word "
-                    "sequences with another learner's answer to the same item"
-                ),
-                evidence={
-                    "response": str(response.id),
-                    "matches": [
-                        {**owner, "similarity": round(sim, 3)} for owner, sim in matches[:5]
-                    ],
-                },
+                what=f"answer {response.position + 1}",
+                compared_with="another learner's answer to the same item",
+                evidence={"response": str(response.id)},
             )
         )
+
+
+def _near_duplicate_flag(
+    matches: Sequence[tuple[dict[str, str], float]],
+    *,
+    institution_id: uuid.UUID,
+    what: str,
+    compared_with: str,
+    evidence: dict[str, Any],
+    attempt_id: uuid.UUID | None = None,
+    submission_id: uuid.UUID | None = None,
+) -> IntegrityFlag:
+    """A flag naming the closest matches (from `fingerprint_text`) for an assessor."""
+    return IntegrityFlag(
+        institution_id=institution_id,
+        attempt_id=attempt_id,
+        submission_id=submission_id,
+        kind="near_duplicate",
+        reason=f"{what} shares {matches[0][1]:.0%} of its word sequences with {compared_with}",
+        evidence={
+            **evidence,
+            "matches": [{**owner, "similarity": round(sim, 3)} for owner, sim in matches[:5]],
+        },
+    )
 
 
 def fingerprint_text(
@@ -907,11 +923,11 @@ def _award_if_complete(
         evidence: list[credentials.EvidenceIn] = []
         if attempt is not None:
             theta, se = attempt.theta or 0.0, attempt.standard_error or 0.0
-            responses = len(repo.responses_of(session, attempt_id=attempt.id))
+            answered = cat.CatState.from_dict(attempt.cat_state).n_items
             results += [
                 credentials.ResultIn("scaled-score", f"{scaled(theta):.1f}"),
                 credentials.ResultIn("standard-error", f"{SCALE_SD * se:.1f}"),
-                credentials.ResultIn("items", str(responses)),
+                credentials.ResultIn("items", str(answered)),
                 credentials.ResultIn("attempt", str(attempt.number)),
             ]
         if submission is not None and brief is not None:
@@ -944,7 +960,7 @@ def _award_if_complete(
             evidence=evidence,
             idempotency_key=key,
         )
-    # Awarded meanwhile by other means: keep that credential, never issue twice.
+    # Held already (awarded meanwhile by other means): link it, never issue twice.
     if attempt is not None:
         attempt.award_id = held.id
     if submission is not None:
@@ -1065,6 +1081,7 @@ def overview(
         [attempts.PastAttempt(a.started_at, a.finished_at, a.state == "passed") for a in history],
         now=now or utcnow(),
     )
+    brief = repo.brief(session, institution_id=actor.tenant, achievement_id=achievement_id)
     return Overview(
         achievement_name=achievement.name,
         max_attempts=policy.max_attempts,
@@ -1075,11 +1092,7 @@ def overview(
         reason=verdict.reason,
         max_items=policy.max_items,
         time_limit_minutes=policy.time_limit_minutes,
-        project_title=brief.title
-        if (
-            brief := find_brief(session, institution_id=actor.tenant, achievement_id=achievement_id)
-        )
-        else None,
+        project_title=brief.title if brief else None,
     )
 
 
@@ -1497,17 +1510,14 @@ def submit_project(
         submission_id=submission.id,
     )
     if matches:
-        similarity = matches[0][1]
         session.add(
-            IntegrityFlag(
+            _near_duplicate_flag(
+                matches,
                 institution_id=actor.tenant,
                 submission_id=submission.id,
-                kind="near_duplicate",
-                reason=(
-                    f"this report shares {similarity:.0%} of its word sequences with another "
-                    "learner's project for the same achievement"
-                ),
-                evidence={"matches": [{**o, "similarity": round(s, 3)} for o, s in matches[:5]]},
+                what="this report",
+                compared_with="another learner's project for the same achievement",
+                evidence={},
             )
         )
     audit.record(
@@ -1596,14 +1606,6 @@ def review_submission(
     return submission
 
 
-def my_submissions(
-    session: Session, *, actor: Principal, achievement_id: uuid.UUID
-) -> Sequence[ProjectSubmission]:
-    if actor.kind != "learner" or actor.id is None:
-        raise Forbidden("only learners have project submissions")
-    return repo.submissions_of(session, learner_id=actor.id, achievement_id=achievement_id)
-
-
 def get_submission(
     session: Session, *, institution_id: uuid.UUID, submission_id: uuid.UUID
 ) -> ProjectSubmission:
@@ -1668,22 +1670,12 @@ def export_bank(
     catalog.get_achievement(session, institution_id=institution_id, achievement_id=achievement_id)
     exported = []
     for item in repo.active_items(session, achievement_id=achievement_id):
-        if item.institution_id != institution_id:  # pragma: no cover - achievements are tenants'
-            continue
-        stored = item.definition
+        # The stored definition has the item's input fields (older items lack the newer ones,
+        # which default on import).
         entry: dict[str, Any] = {
             "skill_url": item.skill_url,
             "kind": item.kind,
-            "stem": stored["stem"],
-            "choices": stored["choices"],
-            "key": stored["key"],
-            "formula": stored["formula"],
-            "variables": stored["variables"],
-            "tolerance": stored["tolerance"],
-            "tolerance_kind": stored["tolerance_kind"],
-            "unit": stored["unit"],
-            "rubric": stored.get("rubric"),
-            "model_answer": stored.get("model_answer"),
+            **item.definition,
             "author_difficulty": item.author_difficulty,
         }
         if item.calibrated:

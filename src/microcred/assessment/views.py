@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile as StarletteUpload
@@ -158,13 +158,13 @@ def submit_project(
         service.submit_project(session, actor=learner, achievement_id=achievement_id, data=data)
     except (DomainError, ValidationError) as exc:
         # Show the refusal beside what was typed; nothing was recorded.
-        message = exc.detail if isinstance(exc, DomainError) else _field_errors(exc)
+        message, status_code = _refusal(exc)
         found = service.project_page(session, actor=learner, achievement_id=achievement_id)
         return _page(
             request,
             "assessment/project.html",
             {"p": found, "error": message, "form": form},
-            status_code=exc.status if isinstance(exc, DomainError) else 422,
+            status_code=status_code,
         )
     return RedirectResponse(f"/assessments/{achievement_id}/project", status_code=303)
 
@@ -173,6 +173,37 @@ def _field_errors(exc: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in exc.errors()
     )
+
+
+def _refusal(exc: DomainError | ValidationError) -> tuple[str, int]:
+    """What to tell the user, and the status, for a refused form."""
+    if isinstance(exc, DomainError):
+        return exc.detail, exc.status
+    return _field_errors(exc), 422
+
+
+async def _posted_fields(request: Request) -> dict[str, list[str]]:
+    """A posted form's text fields, read (and closed) before the handler runs, so handlers stay
+    synchronous and their database work runs in the thread pool, not on the event loop."""
+    async with request.form() as raw:
+        return {key: [v for v in raw.getlist(key) if isinstance(v, str)] for key in raw}
+
+
+PostedFields = Annotated[dict[str, list[str]], Depends(_posted_fields)]
+
+
+async def _posted_bank(request: Request) -> tuple[str, bytes | None]:
+    """The import form: its CSRF token and the uploaded file's bytes (None without a file),
+    read up to one byte past the limit so an oversized file can be refused."""
+    async with request.form() as raw:
+        upload = raw.get("file")
+        content = (
+            await upload.read(MAX_IMPORT_BYTES + 1) if isinstance(upload, StarletteUpload) else None
+        )
+        return str(raw.get("csrf_token", "")), content
+
+
+PostedBank = Annotated[tuple[str, bytes | None], Depends(_posted_bank)]
 
 
 # --- the staff console: item banks and the assessor's review queue ------------------------------
@@ -269,20 +300,25 @@ def item_from_form(achievement_id: uuid.UUID, form: dict[str, Any]) -> ItemIn:
 
 
 @router.post("/console/assessments/{achievement_id}/items")
-async def add_item(
-    request: Request, session: DbSession, principal: PagePrincipal, achievement_id: uuid.UUID
+def add_item(
+    request: Request,
+    session: DbSession,
+    principal: PagePrincipal,
+    achievement_id: uuid.UUID,
+    fields: PostedFields,
 ) -> Response:
     staff = _staff(principal)
-    raw = await request.form()
-    csrf.check(request, str(raw.get("csrf_token", "")))
+    csrf.check(request, fields.get("csrf_token", [""])[-1])
     form: dict[str, Any] = {
-        key: raw.getlist(key) if key in ("choice_text", "correct") else raw.get(key) for key in raw
+        key: values if key in ("choice_text", "correct") else values[-1]
+        for key, values in fields.items()
+        if values
     }
     try:
         data = item_from_form(achievement_id, form)
         item = service.create_item(session, actor=staff, institution_id=staff.tenant, data=data)
     except (DomainError, ValidationError) as exc:
-        message = exc.detail if isinstance(exc, DomainError) else _field_errors(exc)
+        message, status_code = _refusal(exc)
         return _bank(
             request,
             session,
@@ -290,7 +326,7 @@ async def add_item(
             achievement_id,
             error=message,
             form=form,
-            status_code=exc.status if isinstance(exc, DomainError) else 422,
+            status_code=status_code,
         )
     return RedirectResponse(
         f"/console/assessments/{achievement_id}?m=Item+{item.id}+added", status_code=303
@@ -327,18 +363,18 @@ def export(session: DbSession, principal: PagePrincipal, achievement_id: uuid.UU
 
 
 @router.post("/console/assessments/{achievement_id}/import")
-async def import_items(
-    request: Request, session: DbSession, principal: PagePrincipal, achievement_id: uuid.UUID
+def import_items(
+    request: Request,
+    session: DbSession,
+    principal: PagePrincipal,
+    achievement_id: uuid.UUID,
+    posted: PostedBank,
 ) -> Response:
     staff = _staff(principal)
-    async with request.form() as raw:
-        csrf.check(request, str(raw.get("csrf_token", "")))
-        upload = raw.get("file")
-        content = (
-            await upload.read(MAX_IMPORT_BYTES + 1) if isinstance(upload, StarletteUpload) else b""
-        )
+    csrf_token, content = posted
+    csrf.check(request, csrf_token)
     try:
-        if not isinstance(upload, StarletteUpload):
+        if content is None:
             raise InvalidInput("choose a microcred-items/1 JSON file")
         if len(content) > MAX_IMPORT_BYTES:
             raise InvalidInput(f"the file is larger than {MAX_IMPORT_BYTES // 1_000_000} MB")
@@ -364,39 +400,38 @@ async def import_items(
     )
 
 
-@router.get("/console/review")
-def review(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
-    if principal is None:
-        return RedirectResponse("/sign-in", status_code=303)
-    staff = _staff(principal)
+def _review_page(
+    request: Request,
+    session: DbSession,
+    staff: Principal,
+    *,
+    message: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     flags, submissions = service.review_cases(
         session, actor=staff, institution_id=staff.tenant, page=PageRequest(limit=50, offset=0)
     )
     return _page(
         request,
         "console/review.html",
-        {
-            "flags": flags,
-            "submissions": submissions,
-            "message": request.query_params.get("m"),
-            "error": None,
-        },
+        {"flags": flags, "submissions": submissions, "message": message, "error": error},
+        status_code=status_code,
     )
+
+
+@router.get("/console/review")
+def review(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    if principal is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    return _review_page(request, session, _staff(principal), message=request.query_params.get("m"))
 
 
 def _review_error(
     request: Request, session: DbSession, staff: Principal, exc: DomainError | ValidationError
 ) -> Response:
-    flags, submissions = service.review_cases(
-        session, actor=staff, institution_id=staff.tenant, page=PageRequest(limit=50, offset=0)
-    )
-    message = exc.detail if isinstance(exc, DomainError) else _field_errors(exc)
-    return _page(
-        request,
-        "console/review.html",
-        {"flags": flags, "submissions": submissions, "message": None, "error": message},
-        status_code=exc.status if isinstance(exc, DomainError) else 422,
-    )
+    message, status_code = _refusal(exc)
+    return _review_page(request, session, staff, error=message, status_code=status_code)
 
 
 @router.post("/console/flags/{flag_id}/review")
@@ -458,23 +493,24 @@ def regrade(
 
 
 @router.post("/console/submissions/{submission_id}/review")
-async def review_submission(
+def review_submission(
     request: Request,
     session: DbSession,
     settings: SettingsDep,
     principal: PagePrincipal,
     submission_id: uuid.UUID,
+    fields: PostedFields,
 ) -> Response:
     staff = _staff(principal)
-    raw = await request.form()
-    csrf.check(request, str(raw.get("csrf_token", "")))
+    csrf.check(request, fields.get("csrf_token", [""])[-1])
     levels = {
-        key.removeprefix("level_"): value for key, value in raw.items() if key.startswith("level_")
+        key.removeprefix("level_"): values[-1]
+        for key, values in fields.items()
+        if key.startswith("level_") and values
     }
+    feedback = fields.get("feedback", [""])[-1].strip()
     try:
-        body = SubmissionReviewIn.model_validate(
-            {"levels": levels, "feedback": str(raw.get("feedback", "")).strip()}
-        )
+        body = SubmissionReviewIn.model_validate({"levels": levels, "feedback": feedback})
         submission = service.review_submission(
             session,
             actor=staff,
