@@ -146,14 +146,15 @@ def scored_responses(
 
 
 def response(
-    session: Session, *, institution_id: uuid.UUID, response_id: uuid.UUID
+    session: Session, *, institution_id: uuid.UUID, response_id: uuid.UUID, lock: bool = False
 ) -> tuple[Response, Attempt] | None:
-    row = session.execute(
+    """An answer with its attempt; `lock` holds the attempt for the transaction (a regrade)."""
+    query = (
         select(Response, Attempt)
         .join(Attempt, Attempt.id == Response.attempt_id)
         .where(Response.id == response_id, Attempt.institution_id == institution_id)
-        .with_for_update(of=Attempt)
-    ).first()
+    )
+    row = session.execute(query.with_for_update(of=Attempt) if lock else query).first()
     return (row[0], row[1]) if row else None
 
 

@@ -115,21 +115,7 @@ def definition_of(data: ItemIn) -> items.ItemDefinition:
         tolerance=data.tolerance,
         tolerance_kind=data.tolerance_kind,
         unit=data.unit,
-        rubric=text_grading.Rubric(
-            criteria=tuple(
-                text_grading.Criterion(
-                    id=c.id,
-                    description=c.description,
-                    points=c.points,
-                    concepts=tuple(c.concepts),
-                    misconceptions=tuple(c.misconceptions),
-                )
-                for c in data.rubric.criteria
-            ),
-            credit=data.rubric.credit,
-        )
-        if data.rubric is not None
-        else None,
+        rubric=_rubric_loaded(data.rubric.model_dump() if data.rubric is not None else None),
         model_answer=data.model_answer,
     )
 
@@ -1317,7 +1303,9 @@ def regrade_response(
     (revoking it is a separate, deliberate act) and raises a flag saying so.
     """
     actor.require_role("assessor")
-    found = repo.response(session, institution_id=institution_id, response_id=response_id)
+    found = repo.response(
+        session, institution_id=institution_id, response_id=response_id, lock=True
+    )
     if found is None:
         raise NotFound("no such answer in this institution")
     response, attempt = found
