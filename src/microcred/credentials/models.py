@@ -120,3 +120,89 @@ class Award(Base):
     valid_from: Mapped[dt.datetime]
     valid_until: Mapped[dt.datetime | None]
     credential: Mapped[dict[str, Any]]
+
+
+class CredentialRecord(Base):
+    """The learner's choices for one award's record page. No row means the defaults: private."""
+
+    __tablename__ = "credential_records"
+
+    award_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("awards.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Private by default: the public page shows nothing until the learner turns sharing on.
+    public: Mapped[bool] = mapped_column(default=False)
+    # What a public page shows beyond the achievement and the verdict.
+    show_results: Mapped[bool] = mapped_column(default=True)
+    show_evidence: Mapped[bool] = mapped_column(default=True)
+    show_activity: Mapped[bool] = mapped_column(default=True)
+    # When the share reminder went out; a learner is reminded once per award.
+    reminded_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class EvidenceNote(Base):
+    """The learner's own annotation of one evidence entry of the credential (by position)."""
+
+    __tablename__ = "evidence_notes"
+    __table_args__ = (
+        UniqueConstraint("award_id", "evidence_index"),
+        CheckConstraint("evidence_index >= 0", name="evidence_index"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    award_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("awards.id", ondelete="CASCADE"))
+    evidence_index: Mapped[int]
+    note: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+SHARE_CHANNELS = ("linkedin", "link", "pdf", "png", "svg", "json", "email")
+
+
+class ShareEvent(Base):
+    """The learner shared (or downloaded to share) a credential: the share-rate KPI counts these."""
+
+    __tablename__ = "share_events"
+    __table_args__ = (
+        CheckConstraint(
+            "channel IN ('linkedin', 'link', 'pdf', 'png', 'svg', 'json', 'email')", name="channel"
+        ),
+        Index("ix_share_events_institution_created", "institution_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    institution_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("institutions.id", ondelete="CASCADE")
+    )
+    award_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("awards.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+VERIFICATION_SOURCES = ("page", "paste", "upload", "link", "api")
+
+
+class VerificationEvent(Base):
+    """Someone verified a credential (ours or another issuer's). No visitor data is kept."""
+
+    __tablename__ = "verification_events"
+    __table_args__ = (
+        CheckConstraint("source IN ('page', 'paste', 'upload', 'link', 'api')", name="source"),
+        CheckConstraint("verdict IN ('VALID', 'INVALID')", name="verdict"),
+        Index("ix_verification_events_institution_created", "institution_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    # Set when the credential is one of ours: the issuer sees how often its awards are checked.
+    institution_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("institutions.id", ondelete="CASCADE")
+    )
+    award_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("awards.id", ondelete="SET NULL"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(6))
+    verdict: Mapped[str] = mapped_column(String(7))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import distinct, exists, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from microcred.credentials.models import Award, IssuerKey, StatusList
+from microcred.credentials.models import (
+    Award,
+    CredentialRecord,
+    EvidenceNote,
+    IssuerKey,
+    ShareEvent,
+    StatusList,
+    VerificationEvent,
+)
+from microcred.identity.models import Learner
 from microcred.kit.db import insert_rows
 from microcred.kit.pagination import PageRequest, fetch_page
 
@@ -162,3 +172,108 @@ def page_awards(
 def insert_awards(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """The bulk issuer's hot path: COPY on PostgreSQL, multi-row INSERT elsewhere."""
     insert_rows(session, Award, rows)
+
+
+# --- records, sharing and verification events ---------------------------------------------------
+
+
+def record_of(session: Session, *, award_id: uuid.UUID) -> CredentialRecord | None:
+    return session.get(CredentialRecord, award_id)
+
+
+def notes_of(session: Session, *, award_id: uuid.UUID) -> Sequence[EvidenceNote]:
+    return session.scalars(
+        select(EvidenceNote)
+        .where(EvidenceNote.award_id == award_id)
+        .order_by(EvidenceNote.evidence_index)
+    ).all()
+
+
+def note_of(session: Session, *, award_id: uuid.UUID, evidence_index: int) -> EvidenceNote | None:
+    return session.scalar(
+        select(EvidenceNote).where(
+            EvidenceNote.award_id == award_id, EvidenceNote.evidence_index == evidence_index
+        )
+    )
+
+
+def share_counts_of_award(session: Session, *, award_id: uuid.UUID) -> dict[str, int]:
+    rows = session.execute(
+        select(ShareEvent.channel, func.count())
+        .where(ShareEvent.award_id == award_id)
+        .group_by(ShareEvent.channel)
+    )
+    return {channel: int(count) for channel, count in rows}
+
+
+def share_counts(
+    session: Session, *, institution_id: uuid.UUID, since: dt.datetime | None = None
+) -> dict[str, int]:
+    where = [ShareEvent.institution_id == institution_id]
+    if since is not None:
+        where.append(ShareEvent.created_at >= since)
+    rows = session.execute(
+        select(ShareEvent.channel, func.count()).where(*where).group_by(ShareEvent.channel)
+    )
+    return {channel: int(count) for channel, count in rows}
+
+
+def award_counts(session: Session, *, institution_id: uuid.UUID) -> tuple[int, int]:
+    """(awards not revoked, of those how many were shared at least once)."""
+    live = [Award.institution_id == institution_id, Award.state != "revoked"]
+    total = session.scalar(select(func.count()).select_from(Award).where(*live)) or 0
+    shared = (
+        session.scalar(
+            select(func.count(distinct(ShareEvent.award_id)))
+            .join(Award, Award.id == ShareEvent.award_id)
+            .where(*live)
+        )
+        or 0
+    )
+    return int(total), int(shared)
+
+
+def verification_counts(
+    session: Session,
+    *,
+    institution_id: uuid.UUID,
+    since: dt.datetime | None = None,
+    award_id: uuid.UUID | None = None,
+) -> dict[tuple[str, str], int]:
+    """Counts by (source, verdict) of verifications of this institution's credentials."""
+    where = [VerificationEvent.institution_id == institution_id]
+    if since is not None:
+        where.append(VerificationEvent.created_at >= since)
+    if award_id is not None:
+        where.append(VerificationEvent.award_id == award_id)
+    rows = session.execute(
+        select(VerificationEvent.source, VerificationEvent.verdict, func.count())
+        .where(*where)
+        .group_by(VerificationEvent.source, VerificationEvent.verdict)
+    )
+    return {(source, verdict): int(count) for source, verdict, count in rows}
+
+
+def awards_due_for_share_reminder(
+    session: Session, *, issued_before: dt.datetime, limit: int
+) -> Sequence[Award]:
+    """Active awards older than the cut-off, never shared, never reminded, whose learner
+    opted in to reminders."""
+    never_shared = ~exists().where(ShareEvent.award_id == Award.id)
+    reminded = exists().where(
+        CredentialRecord.award_id == Award.id, CredentialRecord.reminded_at.is_not(None)
+    )
+    return session.scalars(
+        select(Award)
+        .join(Learner, Learner.id == Award.learner_id)
+        .where(
+            Award.state == "active",
+            Award.issued_at < issued_before,
+            Learner.share_reminders.is_(True),
+            Learner.status == "active",
+            never_shared,
+            ~reminded,
+        )
+        .order_by(Award.issued_at)
+        .limit(limit)
+    ).all()

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from microcred.kit.db import Base, new_id, utcnow
@@ -51,6 +51,10 @@ class Learner(Base):
     __table_args__ = (
         UniqueConstraint("institution_id", "email"),
         CheckConstraint("status IN ('active', 'revoked')", name="status"),
+        CheckConstraint(
+            "identity_assurance IN ('self_asserted', 'email', 'id_document', 'in_person')",
+            name="identity_assurance",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -60,6 +64,12 @@ class Learner(Base):
     email: Mapped[str] = mapped_column(String(320))
     display_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # How the institution established who the learner is; employers see it on the record.
+    identity_assurance: Mapped[str] = mapped_column(
+        String(16), default="self_asserted", server_default="self_asserted"
+    )
+    # Opt-in: a gentle reminder to share a credential not yet shared after some days.
+    share_reminders: Mapped[bool] = mapped_column(default=False, server_default=false())
     # A learner-controlled DID, when they have a wallet; otherwise credentials name a hashed e-mail.
     did: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(12), default="active")

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = True
     mail_from: str = "microcred <no-reply@localhost>"
+    # A learner who opted in is reminded once, this many days after an award not yet shared.
+    share_reminder_days: int = Field(default=7, ge=1)
+    # LinkedIn's numeric organisation id, when the institution has a LinkedIn page; without it
+    # "Add to profile" names the issuer as free text.
+    linkedin_organization_id: str | None = None
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
