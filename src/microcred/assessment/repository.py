@@ -274,3 +274,34 @@ def similar_fingerprints(
             TextFingerprint.id.in_(candidates), TextFingerprint.learner_id != exclude_learner
         )
     ).all()
+
+
+def assessed_achievements(
+    session: Session, *, institution_id: uuid.UUID
+) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """(achievements with an adaptive test, achievements with a project brief)."""
+    tested = session.scalars(
+        select(AssessmentPolicy.achievement_id).where(
+            AssessmentPolicy.institution_id == institution_id
+        )
+    ).all()
+    projects = session.scalars(
+        select(ProjectBrief.achievement_id).where(ProjectBrief.institution_id == institution_id)
+    ).all()
+    return set(tested), set(projects)
+
+
+def attempts_of_learner(session: Session, *, learner_id: uuid.UUID) -> Sequence[Attempt]:
+    return session.scalars(
+        select(Attempt).where(Attempt.learner_id == learner_id).order_by(Attempt.number)
+    ).all()
+
+
+def submissions_of_learner(
+    session: Session, *, learner_id: uuid.UUID
+) -> Sequence[ProjectSubmission]:
+    return session.scalars(
+        select(ProjectSubmission)
+        .where(ProjectSubmission.learner_id == learner_id)
+        .order_by(ProjectSubmission.number)
+    ).all()

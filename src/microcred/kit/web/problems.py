@@ -1,4 +1,5 @@
-"""RFC 9457 problem details for every error the API can answer."""
+"""RFC 9457 problem details for every error the API can answer; the same problem as a page
+for a browser on the server-rendered pages."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from microcred.kit.errors import PROBLEM_BASE, DomainError
+from microcred.kit.web.templating import templates
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -35,6 +37,28 @@ def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None
     )
 
 
+def _wants_page(request: Request) -> bool:
+    """A browser on a page (not the API, not a fetch asking for JSON) gets an HTML page."""
+    if request.url.path.startswith("/api/"):
+        return False
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept
+
+
+def respond(
+    request: Request, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response:
+    if not _wants_page(request):
+        return problem_response(body, headers)
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"problem": body},
+        status_code=int(body["status"]),
+        headers={**(headers or {}), "Cache-Control": "no-store"},
+    )
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
@@ -51,14 +75,15 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(exc.to_problem(instance=request.url.path))
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        return respond(request, exc.to_problem(instance=request.url.path))
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = _field_errors(exc)
         detail = "; ".join(f"{e['pointer']}: {e['detail']}" for e in errors[:5])
-        return problem_response(
+        return respond(
+            request,
             {
                 "type": PROBLEM_BASE + "invalid-input",
                 "title": "The request is not valid",
@@ -70,9 +95,10 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
-        return problem_response(
+        return respond(
+            request,
             {
                 "type": PROBLEM_BASE + slug,
                 "title": title,
@@ -84,10 +110,11 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(DataError)
-    async def unstorable(request: Request, exc: DataError) -> JSONResponse:
+    async def unstorable(request: Request, exc: DataError) -> Response:
         # The database refused a value the validators let through (a NUL character in text,
         # a number out of range): the client's doing, and the transaction was rolled back.
-        return problem_response(
+        return respond(
+            request,
             {
                 "type": PROBLEM_BASE + "invalid-input",
                 "title": "The request is not valid",
@@ -99,9 +126,10 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(IntegrityError)
-    async def raced(request: Request, exc: IntegrityError) -> JSONResponse:
+    async def raced(request: Request, exc: IntegrityError) -> Response:
         # Constraints the services check first can still trip when two requests race.
-        return problem_response(
+        return respond(
+            request,
             {
                 "type": PROBLEM_BASE + "conflict",
                 "title": "Conflict with the current state",
@@ -113,9 +141,10 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
-        return problem_response(
+        return respond(
+            request,
             {
                 "type": PROBLEM_BASE + "internal-error",
                 "title": "Internal error",
