@@ -91,7 +91,7 @@ def install(app: FastAPI) -> None:
                 "detail": detail or "invalid request",
                 "instance": request.url.path,
                 "errors": errors,
-            }
+            },
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -122,7 +122,7 @@ def install(app: FastAPI) -> None:
                 "detail": "a value cannot be stored (for example text with a NUL character, or a "
                 "number out of range)",
                 "instance": request.url.path,
-            }
+            },
         )
 
     @app.exception_handler(IntegrityError)
@@ -137,7 +137,7 @@ def install(app: FastAPI) -> None:
                 "detail": "a concurrent change conflicts with this one; retry to see the current "
                 "state",
                 "instance": request.url.path,
-            }
+            },
         )
 
     @app.exception_handler(Exception)
@@ -151,5 +151,5 @@ def install(app: FastAPI) -> None:
                 "status": 500,
                 "detail": "an unexpected error happened; it has been logged",
                 "instance": request.url.path,
-            }
+            },
         )
