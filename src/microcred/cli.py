@@ -107,6 +107,25 @@ def worker(poll_seconds: Annotated[float, typer.Option()] = 1.0) -> None:
     jobs.work_forever(make_sessionmaker(make_engine(settings)), settings, poll_seconds=poll_seconds)
 
 
+@app.command("share-reminders")
+def share_reminders() -> None:
+    """Queue the once-per-award reminder to learners who opted in and have not shared a
+    credential after MICROCRED_SHARE_REMINDER_DAYS days (run daily, e.g. from cron)."""
+    from microcred import tasks
+    from microcred.credentials.tasks import SHARE_REMINDERS
+    from microcred.kit import jobs
+    from microcred.kit.db import make_engine, make_sessionmaker, unit_of_work
+
+    tasks.register_all()
+    settings = get_settings()
+    factory = make_sessionmaker(make_engine(settings))
+    with unit_of_work(factory) as session:
+        jobs.enqueue(session, SHARE_REMINDERS)
+    # The worker runs it in production; run it here too so cron alone is enough.
+    ran = jobs.run_pending(factory, settings)
+    typer.echo(f"share reminders queued; {ran} job(s) run")
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""

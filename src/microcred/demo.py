@@ -24,6 +24,7 @@ from microcred.assessment.schemas import (
 from microcred.catalog import service as catalog
 from microcred.catalog.models import Achievement
 from microcred.catalog.schemas import AchievementIn, AlignmentIn
+from microcred.credentials import records
 from microcred.credentials import service as credentials
 from microcred.identity import service as identity
 from microcred.identity.models import Learner
@@ -213,6 +214,7 @@ def seed(session: Session, *, settings: Settings) -> DemoSeed:
             action=action,  # type: ignore[arg-type]
             reason=reason,
         )
+    seed_records(session, settings=settings, actor=actor, learners=learners, award_ids=award_ids)
     assessments = seed_assessments(session, actor=actor, achievements=achievements)
     seed_project(session, actor=actor, achievement=achievements[2], learner=learners[3])
     return DemoSeed(
@@ -226,6 +228,73 @@ def seed(session: Session, *, settings: Settings) -> DemoSeed:
         revoked_award_id=revoked,
         suspended_award_id=suspended,
         project_achievement_id=str(achievements[2].id),
+    )
+
+
+def seed_records(
+    session: Session,
+    *,
+    settings: Settings,
+    actor: Principal,
+    learners: list[Learner],
+    award_ids: list[str],
+) -> None:
+    """What learners did with their records: Amira shared her Python credential (public, a note
+    on her project, shares and verifications) and has not yet shared SQL Foundations; Li Wei's
+    record is public; identity checks vary."""
+    for learner, level in zip(
+        learners, ("id_document", "email", "in_person", "email"), strict=True
+    ):
+        identity.set_identity_assurance(session, actor=actor, learner_id=learner.id, level=level)
+    amira, li_wei = (_as_learner(learners[0]), _as_learner(learners[2]))
+    identity.set_share_reminders(session, actor=amira, enabled=True)
+    python_award, li_wei_award = uuid.UUID(award_ids[0]), uuid.UUID(award_ids[4])
+    for who, award_id in ((amira, python_award), (li_wei, li_wei_award)):
+        records.set_visibility(
+            session,
+            actor=who,
+            award_id=award_id,
+            public=True,
+            show_results=True,
+            show_evidence=True,
+            show_activity=True,
+        )
+    records.annotate(
+        session,
+        actor=amira,
+        award_id=python_award,
+        evidence_index=0,
+        note="I cleaned two years of trip records (4.1 million rows), found the commuting "
+        "peaks per station and proposed where to add docks; the notebook is linked above.",
+    )
+    for channel in ("linkedin", "pdf", "link"):
+        records.record_share(session, actor=amira, award_id=python_award, channel=channel)
+    records.record_share(session, actor=li_wei, award_id=li_wei_award, channel="png")
+    for verified_id, source, times in (
+        (award_ids[0], "page", 3),
+        (award_ids[0], "upload", 1),
+        (award_ids[4], "paste", 1),
+        (award_ids[2], "page", 1),
+    ):
+        award = credentials.public_award(session, award_id=uuid.UUID(verified_id))
+        verdict = "INVALID" if award.state == "revoked" else "VALID"
+        for _ in range(times):
+            records.record_verification(
+                session,
+                source=source,
+                verdict=verdict,
+                credential_id=str(award.credential["id"]),
+                settings=settings,
+            )
+
+
+def _as_learner(learner: Learner) -> Principal:
+    return Principal(
+        kind="learner",
+        id=learner.id,
+        institution_id=learner.institution_id,
+        roles=frozenset(),
+        label=learner.display_name,
     )
 
 

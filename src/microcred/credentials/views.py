@@ -13,10 +13,22 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from microcred.catalog import service as catalog
-from microcred.credentials import baking, service
+from microcred.credentials import (
+    baking,
+    certificate,
+    explain,
+    record_views,
+    records,
+    service,
+    share_image,
+)
+from microcred.credentials.models import Award
+from microcred.identity.deps import PagePrincipal
 from microcred.kit.errors import NotFound
+from microcred.kit.principal import Principal
 from microcred.kit.web.deps import DbSession, SettingsDep
 from microcred.kit.web.templating import templates
 
@@ -74,76 +86,148 @@ def _award_id(raw: str) -> uuid.UUID:
         raise NotFound("no such credential") from exc
 
 
+def _visible_award(session: Session, *, award_id: str, viewer: Principal | None) -> Award:
+    """The award if this viewer may see it: public once its learner turned sharing on, else
+    only to the learner and their institution's staff. Private reads as absent."""
+    award = service.public_award(session, award_id=_award_id(award_id))
+    if not records.may_view(session, viewer=viewer, award=award):
+        raise NotFound(
+            "there is no public credential at this address; its holder may keep it private"
+        )
+    return award
+
+
+def _cache_headers(viewer: Principal | None, max_age: int = 60) -> dict[str, str]:
+    # A signed-in viewer may see a private record: keep it out of shared caches.
+    cache = "private, no-store" if viewer is not None else f"public, max-age={max_age}"
+    return {"Cache-Control": cache, "Vary": "Accept, Cookie"}
+
+
+# Before the page's route: `{award_id}` would also match `<id>.json`.
+@router.get("/credentials/{award_id}.json", response_model=None)
+def credential_download(session: DbSession, viewer: PagePrincipal, award_id: str) -> Response:
+    award = _visible_award(session, award_id=award_id, viewer=viewer)
+    return Response(
+        json.dumps(award.credential, indent=2),
+        media_type=VC_MEDIA,
+        headers={
+            "Content-Disposition": f'attachment; filename="credential-{award.id}.json"',
+            **_cache_headers(viewer),
+        },
+    )
+
+
 @router.get("/credentials/{award_id}", response_model=None)
 def credential(
-    request: Request, session: DbSession, settings: SettingsDep, award_id: str
+    request: Request,
+    session: DbSession,
+    settings: SettingsDep,
+    viewer: PagePrincipal,
+    award_id: str,
 ) -> Response:
     """The credential: JSON-LD for `Accept: application/vc+ld+json` or JSON, a page otherwise."""
-    award = service.public_award(session, award_id=_award_id(award_id))
+    award = _visible_award(session, award_id=award_id, viewer=viewer)
     if wants_json(request):
-        return _json(award.credential, max_age=60)
+        response = _json(award.credential, max_age=60)
+        response.headers.update(_cache_headers(viewer))
+        return response
     verdict = service.verify_document(session, settings=settings, data=award.credential)
-    document = award.credential
+    records.record_verification(
+        session,
+        source="page",
+        verdict=verdict.verdict,
+        credential_id=str(award.credential["id"]),
+        settings=settings,
+    )
+    record = record_views.record_context(session, settings=settings, award=award)
+    owner = viewer is not None and viewer.kind == "learner" and viewer.id == award.learner_id
     return templates.TemplateResponse(
         request,
         "credential.html",
         {
-            "credential": document,
-            "award": award,
+            "r": record,
             "verdict": verdict,
-            "issuer_name": document["issuer"]["name"],
-            "achievement": document["credentialSubject"]["achievement"],
-            "results": described_results(document),
+            "plain": explain.plain_checks(verdict),
+            "owner": owner,
+            "share_image": f"{record.public_url}/share.png",
+            "og_description": (
+                f"{record.learner_name} earned {record.name} from {record.issuer_name} on "
+                f"{record.issued}. Verification: {verdict.verdict}."
+            ),
         },
-        headers={"Vary": "Accept", "Cache-Control": "public, max-age=60"},
-    )
-
-
-def described_results(document: dict[str, Any]) -> list[dict[str, str]]:
-    """Each result with the name of its description, so the page can say what it means."""
-    subject = document.get("credentialSubject", {})
-    names = {
-        d.get("id"): d.get("name", "")
-        for d in subject.get("achievement", {}).get("resultDescription", []) or []
-    }
-    return [
-        {"name": names.get(r.get("resultDescription"), "Result"), "value": str(r.get("value", ""))}
-        for r in subject.get("result", []) or []
-    ]
-
-
-@router.get("/credentials/{award_id}.json", response_model=None)
-def credential_download(session: DbSession, award_id: str) -> Response:
-    award = service.public_award(session, award_id=_award_id(award_id))
-    return Response(
-        json.dumps(award.credential, indent=2),
-        media_type=VC_MEDIA,
-        headers={"Content-Disposition": f'attachment; filename="credential-{award.id}.json"'},
+        headers=_cache_headers(viewer),
     )
 
 
 @router.get("/credentials/{award_id}/badge.png", response_model=None)
-def baked_png(session: DbSession, award_id: str) -> Response:
-    award = service.public_award(session, award_id=_award_id(award_id))
+def baked_png(session: DbSession, viewer: PagePrincipal, award_id: str) -> Response:
+    award = _visible_award(session, award_id=award_id, viewer=viewer)
     label = str(award.credential.get("name", "badge"))
     png = baking.bake_png(_badge_png(label), json.dumps(award.credential))
     return Response(
         png,
         media_type="image/png",
-        headers={"Content-Disposition": f'inline; filename="badge-{award.id}.png"'},
+        headers={
+            "Content-Disposition": f'inline; filename="badge-{award.id}.png"',
+            **_cache_headers(viewer),
+        },
     )
 
 
 @router.get("/credentials/{award_id}/badge.svg", response_model=None)
-def baked_svg(session: DbSession, award_id: str) -> Response:
-    award = service.public_award(session, award_id=_award_id(award_id))
+def baked_svg(session: DbSession, viewer: PagePrincipal, award_id: str) -> Response:
+    award = _visible_award(session, award_id=award_id, viewer=viewer)
     label = str(award.credential.get("name", "badge"))
     svg = baking.bake_svg(baking.default_badge_svg(label), json.dumps(award.credential))
     return Response(
         svg,
         media_type="image/svg+xml",
-        headers={"Content-Disposition": f'inline; filename="badge-{award.id}.svg"'},
+        headers={
+            "Content-Disposition": f'inline; filename="badge-{award.id}.svg"',
+            **_cache_headers(viewer),
+        },
     )
+
+
+@router.get("/credentials/{award_id}/certificate.pdf", response_model=None)
+def certificate_pdf(
+    session: DbSession, settings: SettingsDep, viewer: PagePrincipal, award_id: str
+) -> Response:
+    """A printable certificate that carries the signed credential as an attachment, with a QR
+    code to the verification page."""
+    award = _visible_award(session, award_id=award_id, viewer=viewer)
+    record = record_views.record_context(session, settings=settings, award=award)
+    pdf = certificate.certificate_pdf(
+        award.credential,
+        learner_name=record.learner_name,
+        verify_url=record.verify_url,
+        hours=record.hours,
+        skills=[s["name"] for s in record.skills],
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="certificate-{award.id}.pdf"',
+            **_cache_headers(viewer, max_age=300),
+        },
+    )
+
+
+@router.get("/credentials/{award_id}/share.png", response_model=None)
+def share_png(
+    session: DbSession, settings: SettingsDep, viewer: PagePrincipal, award_id: str
+) -> Response:
+    """The Open Graph picture (1200x630) that link previews show."""
+    award = _visible_award(session, award_id=award_id, viewer=viewer)
+    issuer = award.credential.get("issuer") or {}
+    png = share_image.share_image_png(
+        title=str(award.credential.get("name", "")),
+        issuer=str(issuer.get("name", "")),
+        subtitle=f"Awarded {award.valid_from.strftime('%d %B %Y')}",
+        verdict_line="Verifiable Open Badges 3.0 credential",
+    )
+    return Response(png, media_type="image/png", headers=_cache_headers(viewer, max_age=3600))
 
 
 @router.get("/status-lists/{list_id}", response_model=None)

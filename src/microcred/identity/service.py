@@ -22,7 +22,7 @@ from microcred.identity.models import (
 from microcred.identity.passwords import check_password, hash_password, hash_secret, new_secret
 from microcred.kit import audit
 from microcred.kit.db import utcnow
-from microcred.kit.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from microcred.kit.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from microcred.kit.pagination import PageRequest
 from microcred.kit.principal import Principal
 
@@ -218,6 +218,61 @@ def get_learner(session: Session, *, institution_id: uuid.UUID, learner_id: uuid
     if learner is None:
         raise NotFound("no such learner in this institution")
     return learner
+
+
+def set_share_reminders(session: Session, *, actor: Principal, enabled: bool) -> Learner:
+    """The learner's own opt-in to a reminder about credentials they have not shared."""
+    if actor.kind != "learner" or actor.id is None:
+        raise Forbidden("only learners choose their reminders")
+    learner = get_learner(session, institution_id=actor.tenant, learner_id=actor.id)
+    if learner.share_reminders != enabled:
+        audit.record(
+            session,
+            actor=actor,
+            action="learner.share_reminders",
+            subject_type="learner",
+            subject_id=learner.id,
+            institution_id=learner.institution_id,
+            before={"share_reminders": learner.share_reminders},
+            after={"share_reminders": enabled},
+        )
+        learner.share_reminders = enabled
+        session.flush()
+    return learner
+
+
+def set_identity_assurance(
+    session: Session, *, actor: Principal, learner_id: uuid.UUID, level: str
+) -> Learner:
+    """Staff record how they established the learner's identity; the record page shows it."""
+    actor.require_role("issuer")
+    if level not in IDENTITY_ASSURANCE:
+        raise InvalidInput(
+            f"unknown identity assurance {level!r}; one of {', '.join(IDENTITY_ASSURANCE)}"
+        )
+    learner = get_learner(session, institution_id=actor.tenant, learner_id=learner_id)
+    if learner.identity_assurance != level:
+        audit.record(
+            session,
+            actor=actor,
+            action="learner.identity_assurance",
+            subject_type="learner",
+            subject_id=learner.id,
+            institution_id=learner.institution_id,
+            before={"identity_assurance": learner.identity_assurance},
+            after={"identity_assurance": level},
+        )
+        learner.identity_assurance = level
+        session.flush()
+    return learner
+
+
+IDENTITY_ASSURANCE = {
+    "self_asserted": "Self-asserted: the learner's identity was not checked",
+    "email": "E-mail address confirmed",
+    "id_document": "Identity document checked by the institution",
+    "in_person": "Identity checked in person",
+}
 
 
 def find_learner(session: Session, *, institution_id: uuid.UUID, email: str) -> Learner | None:

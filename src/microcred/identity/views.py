@@ -61,7 +61,7 @@ def sign_in(
 ) -> Response:
     csrf.check(request, csrf_token)
     try:
-        secret, _ = service.sign_in(
+        secret, record = service.sign_in(
             session,
             institution_slug=institution.strip(),
             email=email,
@@ -81,7 +81,9 @@ def sign_in(
             status_code=401,
         )
         return page
-    response = RedirectResponse("/", status_code=303)
+    # Learners land on their credentials, staff on the console.
+    landing = "/me" if record.account_kind == "learner" else "/console"
+    response = RedirectResponse(landing, status_code=303)
     response.set_cookie(
         settings.session_cookie_name,
         secret,
