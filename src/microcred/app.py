@@ -17,7 +17,9 @@ from microcred import __version__, tasks
 from microcred.assessment import api as assessment_api
 from microcred.assessment import views as assessment_views
 from microcred.catalog import api as catalog_api
+from microcred.catalog import views as catalog_views
 from microcred.credentials import api as credentials_api
+from microcred.credentials import console_views as credentials_console
 from microcred.credentials import views as credentials_views
 from microcred.identity import api as identity_api
 from microcred.identity import views as identity_views
@@ -170,6 +172,8 @@ def create_app(
     app.include_router(credentials_views.router)
     app.include_router(identity_views.router)
     app.include_router(assessment_views.router)
+    app.include_router(catalog_views.router)
+    app.include_router(credentials_console.router)
     app.mount("/static", StaticFiles(directory=str(files("microcred") / "static")), name="static")
     app.add_middleware(PublicRateLimit, per_minute=settings.public_rate_limit_per_minute)
     app.add_middleware(BodyLimitAndHeaders, max_bytes=settings.max_upload_bytes)

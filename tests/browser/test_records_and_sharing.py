@@ -85,7 +85,7 @@ def test_learner_annotates_shares_and_downloads_a_credential(
     )
     rendered = next(tmp_path.glob("page*.png"))
     grey = Image.open(rendered).convert("L")
-    dark = sum(1 for value in grey.getdata() if value < 200)
+    dark = sum(grey.histogram()[:200])
     assert dark / (grey.width * grey.height) > 0.02, "the PDF page is blank"
     artefact = Path(screenshot(page, "learner-record-downloads")).parent / "certificate-page1.png"
     artefact.write_bytes(rendered.read_bytes())

@@ -348,8 +348,8 @@ def share_target(award: Award, *, settings: Settings, channel: str) -> str:
     targets = {
         "linkedin": records.linkedin_url(award, settings=settings),
         "pdf": f"{path}/certificate.pdf",
-        "png": f"{path}/badge.png",
-        "svg": f"{path}/badge.svg",
+        "png": f"{path}/badge.png?download=1",
+        "svg": f"{path}/badge.svg?download=1",
         "json": f"{path}.json",
         "link": path,
         "email": "mailto:?subject="

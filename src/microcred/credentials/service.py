@@ -676,6 +676,10 @@ class BulkRowOutcome:
     award_id: uuid.UUID | None = None
     credential_id: str | None = None
     error: str | None = None
+    # What a person checks in a preview before confirming: whose award, of what, and whether
+    # the learner would be created by this batch.
+    achievement_name: str | None = None
+    new_learner: bool = False
 
 
 @dataclass(slots=True)
@@ -706,12 +710,17 @@ def bulk_issue(
     mode: Literal["all_or_nothing", "per_row"] = "all_or_nothing",
     create_learners: bool = False,
     idempotency_key: str | None = None,
+    dry_run: bool = False,
 ) -> BulkReport:
     """Validate every row, then issue: all rows or none, or every valid row, as asked.
 
     Row i's award carries the idempotency key `<key>:<i>`, so a retried batch replays the
     awards it already made instead of issuing twice. A row given as a string is one the
     caller could not parse; the string is its error.
+
+    With `dry_run` every row is checked exactly as for issuing and the report says what would
+    happen (rows that would be issued are `not_written`, without an award id), but nothing is
+    written: no award, learner, audit row or job.
     """
     actor.require_role("issuer")
     if len(rows) > settings.max_bulk_rows:
@@ -800,10 +809,19 @@ def bulk_issue(
             )
             seen.add(pair)
             planned.append((i, plan))
-            report.rows.append(BulkRowOutcome(i, "not_written", plan.award_id))
+            report.rows.append(
+                BulkRowOutcome(
+                    i,
+                    "not_written",
+                    None if dry_run else plan.award_id,
+                    achievement_name=achievement.name,
+                    new_learner=email not in learners,
+                )
+            )
         except (InvalidInput, NotFound, Conflict) as exc:
             report.rows.append(BulkRowOutcome(i, "error", error=exc.detail))
-    if report.errors and mode == "all_or_nothing":
+    # Everything above only read; returning here leaves the transaction untouched.
+    if dry_run or (report.errors and mode == "all_or_nothing"):
         return report
     used_learners = {id(p.learner) for _, p in planned}
     for learner in new_learners.values():

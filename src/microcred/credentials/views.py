@@ -97,6 +97,11 @@ def _visible_award(session: Session, *, award_id: str, viewer: Principal | None)
     return award
 
 
+def _disposition(download: bool, filename: str) -> str:
+    # Inline so an <img> or a crawler can show it; `?download=1` saves it as a file.
+    return f'{"attachment" if download else "inline"}; filename="{filename}"'
+
+
 def _cache_headers(viewer: Principal | None, max_age: int = 60) -> dict[str, str]:
     # A signed-in viewer may see a private record: keep it out of shared caches.
     cache = "private, no-store" if viewer is not None else f"public, max-age={max_age}"
@@ -160,7 +165,9 @@ def credential(
 
 
 @router.get("/credentials/{award_id}/badge.png", response_model=None)
-def baked_png(session: DbSession, viewer: PagePrincipal, award_id: str) -> Response:
+def baked_png(
+    session: DbSession, viewer: PagePrincipal, award_id: str, download: bool = False
+) -> Response:
     award = _visible_award(session, award_id=award_id, viewer=viewer)
     label = str(award.credential.get("name", "badge"))
     png = baking.bake_png(_badge_png(label), json.dumps(award.credential))
@@ -168,14 +175,16 @@ def baked_png(session: DbSession, viewer: PagePrincipal, award_id: str) -> Respo
         png,
         media_type="image/png",
         headers={
-            "Content-Disposition": f'inline; filename="badge-{award.id}.png"',
+            "Content-Disposition": _disposition(download, f"badge-{award.id}.png"),
             **_cache_headers(viewer),
         },
     )
 
 
 @router.get("/credentials/{award_id}/badge.svg", response_model=None)
-def baked_svg(session: DbSession, viewer: PagePrincipal, award_id: str) -> Response:
+def baked_svg(
+    session: DbSession, viewer: PagePrincipal, award_id: str, download: bool = False
+) -> Response:
     award = _visible_award(session, award_id=award_id, viewer=viewer)
     label = str(award.credential.get("name", "badge"))
     svg = baking.bake_svg(baking.default_badge_svg(label), json.dumps(award.credential))
@@ -183,7 +192,7 @@ def baked_svg(session: DbSession, viewer: PagePrincipal, award_id: str) -> Respo
         svg,
         media_type="image/svg+xml",
         headers={
-            "Content-Disposition": f'inline; filename="badge-{award.id}.svg"',
+            "Content-Disposition": _disposition(download, f"badge-{award.id}.svg"),
             **_cache_headers(viewer),
         },
     )
