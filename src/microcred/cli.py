@@ -68,18 +68,21 @@ microcred demo ({settings.database_url})
 
   Home / sign in     {base}/sign-in   institution: {seeded.institution_slug}
   Staff (admin)      {seeded.admin_email} / {seeded.password}
+                     console: {base}/console (achievements, awards, bulk CSV, keys, KPIs)
   Learner            {seeded.learner_email} / {seeded.password}
+                     their credentials: {base}/me (SQL Foundations is not shared yet)
   API token          {seeded.api_token}
   API docs           {base}/docs
-  A credential       {base}/credentials/{seeded.award_ids[0]}
+  Public credential  {base}/credentials/{seeded.award_ids[0]}
   A revoked one      {base}/credentials/{seeded.revoked_award_id}
   A suspended one    {base}/credentials/{seeded.suspended_award_id}
+  Employers verify   {base}/verify (paste, upload a badge or PDF, or open a link)
   An adaptive test   {base}/assessments/{seeded.assessments["sql-foundations"]}
                      (sign in as li.wei@example.org; Python is the other assessed achievement:
                      {base}/assessments/{seeded.assessments["python-data-analysis"]})
   A project          {base}/assessments/{seeded.project_achievement_id}/project
-  Staff console      {base}/console/review (the review queue: Sofia Rossi's project waits)
-                     {base}/console/assessments/{seeded.assessments["sql-foundations"]} (a bank)
+  Review queue       {base}/console/review (Sofia Rossi's project waits)
+  An item bank       {base}/console/assessments/{seeded.assessments["sql-foundations"]}
 
   Try: curl -H 'Accept: application/vc+ld+json' {base}/credentials/{seeded.award_ids[0]}
        curl -H 'Authorization: Bearer {seeded.api_token}' {base}/api/v1/awards

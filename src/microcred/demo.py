@@ -241,15 +241,22 @@ def seed_records(
 ) -> None:
     """What learners did with their records: Amira shared her Python credential (public, a note
     on her project, shares and verifications) and has not yet shared SQL Foundations; Li Wei's
-    record is public; identity checks vary."""
+    record is public, as are the revoked and the suspended ones; identity checks vary."""
     for learner, level in zip(
         learners, ("id_document", "email", "in_person", "email"), strict=True
     ):
         identity.set_identity_assurance(session, actor=actor, learner_id=learner.id, level=level)
-    amira, li_wei = (_as_learner(learners[0]), _as_learner(learners[2]))
+    amira, jonas, li_wei = (_as_learner(learners[i]) for i in (0, 1, 2))
     identity.set_share_reminders(session, actor=amira, enabled=True)
     python_award, li_wei_award = uuid.UUID(award_ids[0]), uuid.UUID(award_ids[4])
-    for who, award_id in ((amira, python_award), (li_wei, li_wei_award)):
+    # Jonas's revoked and Amira's suspended credentials were shared before their status
+    # changed, so an employer following the old link sees the verdict say so.
+    for who, award_id in (
+        (amira, python_award),
+        (li_wei, li_wei_award),
+        (jonas, uuid.UUID(award_ids[2])),
+        (amira, uuid.UUID(award_ids[5])),
+    ):
         records.set_visibility(
             session,
             actor=who,

@@ -31,6 +31,8 @@ def test_learner_annotates_shares_and_downloads_a_credential(
 ) -> None:
     site, seeded = live_site, live_site.seeded
     sql_award = seeded.award_ids[1]  # Amira's SQL Foundations: private, never shared
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     sign_in(page, site, seeded.learner_email)
     expect(page).to_have_url(f"{site.base_url}/me")
     expect(page.get_by_role("heading", name="My credentials")).to_be_visible()
@@ -112,6 +114,9 @@ def test_learner_annotates_shares_and_downloads_a_credential(
     share_file.write_bytes(share_png.body())
     with Image.open(share_file) as shown:
         assert shown.width >= 1200 and shown.height >= 627
+    # No third-party requests: everything but the LinkedIn hand-off came from this site.
+    foreign = [u for u in requested if not u.startswith((site.base_url, "data:"))]
+    assert all(u.startswith("https://www.linkedin.com/profile/add?") for u in foreign), foreign
 
 
 def test_a_private_record_is_not_found_by_others(page: Page, live_site: LiveSite) -> None:

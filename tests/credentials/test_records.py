@@ -376,3 +376,31 @@ def test_public_page_hides_what_the_learner_keeps_private(
     assert "Scaled score" not in page.text
     assert "Total hours" in page.text and "12.5 hours" in page.text
     assert re.search(r"Identity</dt><dd>Self-asserted", page.text)
+
+
+def test_pages_stay_small_and_answer_with_strict_headers(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    """Pages under 100 KB with their stylesheet and script; a strict CSP without inline code."""
+    t, award, email = awarded(db, settings)
+    records.set_visibility(
+        db,
+        actor=as_learner(award.learner_id, t.id),
+        award_id=award.id,
+        public=True,
+        show_results=True,
+        show_evidence=True,
+        show_activity=True,
+    )
+    db.commit()
+    assets = sum(len(client.get(p).content) for p in ("/static/site.css", "/static/site.js"))
+    public = client.get(path_of(award), headers=HTML)
+    csp = public.headers["content-security-policy"]
+    assert "'unsafe-inline'" not in csp and "script-src 'self'" in csp
+    assert public.headers["x-frame-options"] == "DENY"
+    assert "<style" not in public.text and "style=" not in public.text
+    sign_in(client, t, email)
+    for path in (path_of(award), f"/me/credentials/{award.id}", "/me", "/verify"):
+        page = client.get(path, headers=HTML)
+        assert page.status_code == 200, path
+        assert len(page.content) + assets < 100_000, path
