@@ -316,6 +316,7 @@ async def _raw_body(request: Request) -> bytes:
                 "application/vc+ld+json": {"schema": {"type": "object"}},
                 "image/png": {"schema": {"type": "string", "format": "binary"}},
                 "image/svg+xml": {"schema": {"type": "string"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
             }
         }
     },

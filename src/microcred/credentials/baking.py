@@ -488,19 +488,27 @@ def unbake_svg(svg: str) -> str:
 # --------------------------------------------------------------------------- sniffing
 
 
-def detect_and_extract(data: bytes) -> tuple[Literal["png", "svg", "json"], str]:
+def detect_and_extract(data: bytes) -> tuple[Literal["png", "svg", "pdf", "json"], str]:
     """Sniff an upload and return ``(kind, credential text)``.
 
-    PNG by signature; otherwise the bytes are read as UTF-8 (a UTF-8 or UTF-16 byte order
-    mark is honoured) and, after leading whitespace, ``<svg``, ``<?xml`` or ``<!--`` mean SVG
-    and ``{`` means a JSON credential, which must parse as a JSON object. Anything else
-    raises ``BakingError("not a PNG, SVG or JSON credential")``; errors inside a recognised
-    format are that format's (see `unbake_png`, `unbake_svg`).
+    PNG by signature; a PDF certificate by ``%PDF-``, its credential read from the attached
+    ``credential.json`` (see `certificate.credential_from_pdf`); otherwise the bytes are read
+    as UTF-8 (a UTF-8 or UTF-16 byte order mark is honoured) and, after leading whitespace,
+    ``<svg``, ``<?xml`` or ``<!--`` mean SVG and ``{`` means a JSON credential, which must
+    parse as a JSON object. Anything else raises ``BakingError("not a PNG, SVG or JSON
+    credential")``; errors inside a recognised format are that format's (see `unbake_png`,
+    `unbake_svg`, `certificate.credential_from_pdf`).
     """
     if not isinstance(data, bytes | bytearray):
         raise BakingError(f"data must be bytes, not {type(data).__name__}")
     if data.startswith(PNG_SIGNATURE):
         return "png", unbake_png(bytes(data))
+    if data.startswith(b"%PDF-"):
+        # Imported here: the certificate module is the one place that knows PDF, and most
+        # uploads are not PDFs (pypdf itself is imported only when one is).
+        from microcred.credentials.certificate import credential_from_pdf
+
+        return "pdf", credential_from_pdf(bytes(data))
     try:
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             text = bytes(data).decode("utf-16")

@@ -159,7 +159,11 @@ class ChainResolver:
 
 
 def parse_input(data: bytes | str | Mapping[str, Any]) -> tuple[dict[str, Any], str]:
-    """JSON text, a dict, or a baked PNG/SVG → (credential dict, format). Raises ValueError."""
+    """JSON text, a dict, a baked PNG/SVG or a PDF certificate → (credential dict, format).
+
+    The format is "json", "png", "svg" or "pdf" (the credential attached to a certificate
+    made by `certificate.certificate_pdf`). Raises ValueError with the reason.
+    """
     if isinstance(data, Mapping):
         return dict(data), "json"
     raw = data.encode() if isinstance(data, str) else data
