@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from microcred.credentials import baking
+from microcred.credentials import baking, records
+from microcred.kit.principal import Principal
 from tests import factories
 
 PROBLEM = "application/problem+json"
@@ -29,6 +31,27 @@ def setup_issue(db: Session) -> tuple[factories.Tenant, dict[str, str]]:
     return t, {"achievement_id": str(achievement.id), "learner_id": str(learner.id)}
 
 
+def share_publicly(db: Session, award: dict[str, Any], institution_id: uuid.UUID) -> None:
+    """What the learner does on their record page: public pages are the learner's choice."""
+    learner = Principal(
+        kind="learner",
+        id=uuid.UUID(award["learner_id"]),
+        institution_id=institution_id,
+        roles=frozenset(),
+        label="learner",
+    )
+    records.set_visibility(
+        db,
+        actor=learner,
+        award_id=uuid.UUID(award["id"]),
+        public=True,
+        show_results=True,
+        show_evidence=True,
+        show_activity=True,
+    )
+    db.commit()
+
+
 def test_issue_fetch_and_negotiate(client: TestClient, db: Session) -> None:
     t, body = setup_issue(db)
     response = client.post(
@@ -41,6 +64,8 @@ def test_issue_fetch_and_negotiate(client: TestClient, db: Session) -> None:
     credential_url = award["credential"]["id"]
     assert response.headers["location"] == credential_url
     path = credential_url.removeprefix("https://microcred.test")
+    assert client.get(path, headers={"Accept": "application/vc+ld+json"}).status_code == 404
+    share_publicly(db, award, t.id)
     as_json = client.get(path, headers={"Accept": "application/vc+ld+json"})
     assert as_json.headers["content-type"].startswith("application/vc+ld+json")
     assert as_json.json() == award["credential"]
@@ -176,6 +201,7 @@ def test_revoke_via_api_and_verify_endpoint(client: TestClient, db: Session) -> 
     png = baking.bake_png(baking.default_badge_png(size=64, label="x"), json.dumps(credential))
     baked = client.post("/api/v1/verify", content=png, headers={"content-type": "image/png"})
     assert baked.json()["verdict"] == "VALID" and baked.json()["format"] == "png"
+    share_publicly(db, award, t.id)
     served = client.get(credential["id"].removeprefix("https://microcred.test") + "/badge.svg")
     assert client.post("/api/v1/verify", content=served.content).json()["format"] == "svg"
     revoked = client.post(
@@ -185,7 +211,7 @@ def test_revoke_via_api_and_verify_endpoint(client: TestClient, db: Session) -> 
     verdict = client.post("/api/v1/verify", json=credential).json()
     assert verdict["verdict"] == "INVALID" and "revoked" in verdict["reason"]
     history = client.get(f"/api/v1/awards/{award['id']}/history", headers=t.headers).json()
-    assert [h["action"] for h in history] == ["award.issue", "award.revoke"]
+    assert [h["action"] for h in history] == ["award.issue", "record.visibility", "award.revoke"]
     assert history[1]["reason"] == "cheating"
     tampered = json.loads(json.dumps(credential))
     tampered["name"] = "Something else"
