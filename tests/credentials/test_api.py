@@ -212,7 +212,7 @@ def test_revoke_via_api_and_verify_endpoint(client: TestClient, db: Session) -> 
     assert verdict["verdict"] == "INVALID" and "revoked" in verdict["reason"]
     history = client.get(f"/api/v1/awards/{award['id']}/history", headers=t.headers).json()
     assert [h["action"] for h in history] == ["award.issue", "record.visibility", "award.revoke"]
-    assert history[1]["reason"] == "cheating"
+    assert history[2]["reason"] == "cheating"
     tampered = json.loads(json.dumps(credential))
     tampered["name"] = "Something else"
     assert client.post("/api/v1/verify", json=tampered).json()["verdict"] == "INVALID"
