@@ -13,6 +13,7 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+from schemathesis.transport.serialization import serialize_binary
 from sqlalchemy.orm import Session, sessionmaker
 
 from microcred.app import create_app
@@ -30,6 +31,12 @@ _DOCUMENT_APP = create_app(
     session_factory=sessionmaker(),
 )
 schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", _DOCUMENT_APP)
+
+
+@schemathesis.serializer("application/pdf")
+def _pdf_body(ctx: schemathesis.SerializationContext, value: object) -> bytes:
+    # POST /api/v1/verify takes a PDF certificate as raw bytes, like a PNG badge.
+    return serialize_binary(value)
 
 
 @pytest.fixture

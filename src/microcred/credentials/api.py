@@ -324,7 +324,7 @@ async def _raw_body(request: Request) -> bytes:
 def verify(
     body: Annotated[bytes, Depends(_raw_body)], session: DbSession, settings: SettingsDep
 ) -> object:
-    """Verify a credential (JSON, or a baked PNG/SVG badge). Public; no token needed.
+    """Verify a credential (JSON, a baked PNG/SVG badge or a PDF certificate). Public.
 
     The answer is always 200 with a verdict (VALID/INVALID) and a reason per check; only a
     request that carries no credential at all is an error.
