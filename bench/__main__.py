@@ -18,6 +18,7 @@ SECTIONS = {
     "credentials": "bench.credentials",
     "irt": "bench.irt_calibration",
     "cat": "bench.cat_simulation",
+    "pages": "bench.credential_page",
 }
 
 

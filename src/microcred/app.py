@@ -20,6 +20,7 @@ from microcred.catalog import api as catalog_api
 from microcred.catalog import views as catalog_views
 from microcred.credentials import api as credentials_api
 from microcred.credentials import console_views as credentials_console
+from microcred.credentials import verify_views as credentials_verify
 from microcred.credentials import views as credentials_views
 from microcred.identity import api as identity_api
 from microcred.identity import views as identity_views
@@ -170,6 +171,7 @@ def create_app(
 
     app.include_router(api)
     app.include_router(credentials_views.router)
+    app.include_router(credentials_verify.router)
     app.include_router(identity_views.router)
     app.include_router(assessment_views.router)
     app.include_router(catalog_views.router)

@@ -30,7 +30,15 @@ MAX_CREDENTIAL_BYTES = 2 * 1024 * 1024
 CREDENTIAL_TYPES = {"OpenBadgeCredential", "AchievementCredential", "EndorsementCredential"}
 
 CheckName = Literal[
-    "format", "contexts", "shape", "safe_mode", "proof", "issuer", "validity", "status"
+    "format",
+    "contexts",
+    "shape",
+    "safe_mode",
+    "proof",
+    "issuer",
+    "validity",
+    "status",
+    "recorded",
 ]
 CHECK_LABELS: dict[str, str] = {
     "format": "Readable credential",
@@ -41,6 +49,8 @@ CHECK_LABELS: dict[str, str] = {
     "issuer": "Key belongs to the issuer",
     "validity": "Within its validity period",
     "status": "Not revoked or suspended",
+    # Added by the service layer (it needs the database): the issuer's register holds it.
+    "recorded": "Recorded by the issuer",
 }
 
 
