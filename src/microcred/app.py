@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
 from importlib.resources import files
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -20,6 +19,7 @@ from microcred.catalog import api as catalog_api
 from microcred.catalog import views as catalog_views
 from microcred.credentials import api as credentials_api
 from microcred.credentials import console_views as credentials_console
+from microcred.credentials import record_views
 from microcred.credentials import verify_views as credentials_verify
 from microcred.credentials import views as credentials_views
 from microcred.identity import api as identity_api
@@ -29,6 +29,7 @@ from microcred.kit.db import make_engine, make_sessionmaker
 from microcred.kit.settings import Settings, get_settings
 from microcred.kit.web import problems
 from microcred.kit.web.ratelimit import PublicRateLimit
+from microcred.kit.web.templating import templates
 
 log = logging.getLogger(__name__)
 Scope = MutableMapping[str, Any]
@@ -63,7 +64,7 @@ class BodyLimitAndHeaders:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(send)
+            await self._too_large(scope, send)
             return
         seen = 0
         started = False
@@ -89,22 +90,41 @@ class BodyLimitAndHeaders:
             await self.app(scope, limited_receive, with_headers)
         except _TooLarge:
             if not started:
-                await self._too_large(send)
+                await self._too_large(scope, send)
 
-    async def _too_large(self, send: Send) -> None:
-        body = (
-            b'{"type":"https://microcred.dev/problems/payload-too-large","title":'
-            b'"The upload is too large","status":413,"detail":"at most '
-            + str(self.max_bytes).encode()
-            + b' bytes"}'
-        )
+    async def _too_large(self, scope: Scope, send: Send) -> None:
+        detail = f"at most {self.max_bytes} bytes"
+        headers = dict(scope.get("headers") or [])
+        if not str(scope.get("path", "")).startswith("/api/") and b"text/html" in headers.get(
+            b"accept", b""
+        ):
+            # A browser posting a form gets a page that says so, not JSON.
+            body = (
+                templates.env.get_template("error.html")
+                .render(
+                    problem={
+                        "title": "The upload is too large",
+                        "status": 413,
+                        "detail": f"the upload is too large: {detail}; nothing was saved",
+                    }
+                )
+                .encode()
+            )
+            media = b"text/html; charset=utf-8"
+        else:
+            body = (
+                b'{"type":"https://microcred.dev/problems/payload-too-large","title":'
+                b'"The upload is too large","status":413,"detail":"' + detail.encode() + b'"}'
+            )
+            media = b"application/problem+json"
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"application/problem+json"),
+                    (b"content-type", media),
                     (b"content-length", str(len(body)).encode()),
+                    *SECURITY_HEADERS,
                 ],
             }
         )
@@ -172,6 +192,7 @@ def create_app(
     app.include_router(api)
     app.include_router(credentials_views.router)
     app.include_router(credentials_verify.router)
+    app.include_router(record_views.router)
     app.include_router(identity_views.router)
     app.include_router(assessment_views.router)
     app.include_router(catalog_views.router)

@@ -312,7 +312,8 @@ def test_unreachable_did_web_issuer_is_said_plainly(
         "The issuer's DID document at https://unreachable.invalid/.well-known/did.json could "
         "not be reached, so the signature cannot be checked; try again later or ask the issuer."
     ) in text_of(response)
-    assert [str(r.url) for r in no_network] == ["https://unreachable.invalid/.well-known/did.json"]
+    # `.invalid` never resolves, so the address check stops it before any request is sent.
+    assert no_network == []
 
 
 def test_did_web_issuer_when_this_server_stays_offline(client: TestClient) -> None:

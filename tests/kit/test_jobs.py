@@ -78,5 +78,5 @@ def test_issuing_mails_the_learner_after_commit(
         for p in mails
         if learner.email in p.read_text()
     ]
-    assert award.credential["id"] in sent.get_content()  # type: ignore[attr-defined]
+    assert f"/me/credentials/{award.id}" in sent.get_content()  # type: ignore[attr-defined]
     assert achievement.name in str(sent["Subject"])

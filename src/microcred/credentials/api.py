@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from pydantic import ValidationError
 
-from microcred.credentials import bulk_csv, service
+from microcred.credentials import bulk_csv, records, service
 from microcred.credentials.schemas import (
     AuditEventOut,
     AwardIn,
@@ -334,4 +334,11 @@ def verify(
     if not body.strip():
         raise InvalidInput("send the credential as the request body")
     verdict = service.verify_document(session, settings=settings, data=body)
+    records.record_verification(
+        session,
+        source="api",
+        verdict=verdict.verdict,
+        credential_id=str((verdict.credential or {}).get("id") or "") or None,
+        settings=settings,
+    )
     return verdict.to_dict()

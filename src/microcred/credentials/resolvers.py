@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -11,6 +14,26 @@ from microcred.credentials.verifier import ResolutionError
 from microcred.kit.crypto import did as dids
 
 MAX_DOCUMENT_BYTES = 1024 * 1024
+
+
+def refuse_private_host(url: str, what: str) -> None:
+    """A credential names its issuer's DID and status list: without this check anyone could
+    make the verifier probe the server's own network (SSRF). Every address the host resolves
+    to must be public. (The fetch resolves again; a rebinding DNS answer between the two is
+    the residual risk, which `verify_views.fetch_credential` closes for links by connecting to
+    the checked address.)"""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        raise ResolutionError(f"{what} {url} is unreachable ({type(exc).__name__})") from exc
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if not address.is_global or address.is_multicast:
+            raise ResolutionError(f"{what} {url} points into a private network; not fetched")
 
 
 class HttpResolver:
@@ -22,6 +45,7 @@ class HttpResolver:
     def _get_json(self, url: str, what: str) -> dict[str, Any]:
         if not url.startswith("https://"):
             raise ResolutionError(f"{what} {url} is not an https URL")
+        refuse_private_host(url, what)
         try:
             with (
                 httpx.Client(timeout=self.timeout_s, follow_redirects=False) as client,

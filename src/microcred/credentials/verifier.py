@@ -5,10 +5,11 @@ check with a reason a person can read. Nothing here touches the database or the 
 DID documents and status lists come through a `Resolver` (the service layer offers one over
 the platform's own data, one over given files, and one over HTTPS for other issuers).
 
-Checks, in order: the input parses (JSON, or a PNG/SVG baked badge); the contexts are on the
-allow-list; the shape is a credential; JSON-LD safe mode (no undefined term, no relative IRI);
-the proof's signature; the issuer-key binding (the verification method's controller is the
-issuer and lists it for assertions); the validity period; the status list entry.
+Checks, in order: the input parses (JSON, a baked PNG/SVG badge, a PDF certificate); the
+contexts are on the allow-list; the shape is a credential; JSON-LD safe mode (no undefined
+term, no relative IRI); the proof's signature; the issuer-key binding (the verification
+method's controller is the issuer and lists it for assertions); the validity period; the status
+list entry.
 """
 
 from __future__ import annotations
@@ -456,7 +457,7 @@ def verify(
     now: dt.datetime | None = None,
     _depth: int = 0,
 ) -> Verdict:
-    """Verify a credential (JSON text or dict, or a baked PNG/SVG). Never raises on bad input."""
+    """Verify a credential (JSON, a dict, a baked PNG/SVG, a PDF). Never raises on bad input."""
     resolver = resolver or OfflineResolver()
     now = now or dt.datetime.now(dt.UTC)
     verdict = Verdict()

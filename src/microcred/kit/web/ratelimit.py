@@ -21,6 +21,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PUBLIC_PREFIXES = (
     "/api/v1/verify",
+    "/verify",  # the employer page: `?url=` can make this server fetch a link
     "/credentials/",
     "/status-lists/",
     "/institutions/",
