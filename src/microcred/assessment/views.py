@@ -21,12 +21,12 @@ from microcred.assessment.schemas import (
     SubmissionReviewIn,
 )
 from microcred.identity.deps import PagePrincipal
-from microcred.kit.errors import DomainError, Forbidden, InvalidInput, NotAuthenticated
+from microcred.kit.errors import DomainError, InvalidInput, NotAuthenticated
 from microcred.kit.pagination import PageRequest
 from microcred.kit.principal import Principal
 from microcred.kit.web import csrf
 from microcred.kit.web.deps import DbSession, SettingsDep
-from microcred.kit.web.templating import templates
+from microcred.kit.web.pages import PostedFields, render, require_staff
 
 router = APIRouter(include_in_schema=False)
 MAX_IMPORT_BYTES = 5_000_000
@@ -41,11 +41,7 @@ def _learner(principal: Principal | None) -> Principal:
 def _page(
     request: Request, name: str, context: dict[str, object], status_code: int = 200
 ) -> Response:
-    token = csrf.token(request)
-    page = templates.TemplateResponse(
-        request, name, {**context, "csrf_token": token}, status_code=status_code
-    )
-    return csrf.remember(page, request, token)
+    return render(request, name, context, status_code=status_code)
 
 
 @router.get("/assessments/{achievement_id}")
@@ -182,16 +178,6 @@ def _refusal(exc: DomainError | ValidationError) -> tuple[str, int]:
     return _field_errors(exc), 422
 
 
-async def _posted_fields(request: Request) -> dict[str, list[str]]:
-    """A posted form's text fields, read (and closed) before the handler runs, so handlers stay
-    synchronous and their database work runs in the thread pool, not on the event loop."""
-    async with request.form() as raw:
-        return {key: [v for v in raw.getlist(key) if isinstance(v, str)] for key in raw}
-
-
-PostedFields = Annotated[dict[str, list[str]], Depends(_posted_fields)]
-
-
 async def _posted_bank(request: Request) -> tuple[str, bytes | None]:
     """The import form: its CSRF token and the uploaded file's bytes (None without a file),
     read up to one byte past the limit so an oversized file can be refused."""
@@ -210,12 +196,9 @@ PostedBank = Annotated[tuple[str, bytes | None], Depends(_posted_bank)]
 
 
 def _staff(principal: Principal | None) -> Principal:
-    if principal is None:
-        raise NotAuthenticated("sign in as staff")
-    if principal.kind != "staff":
-        raise Forbidden("this page is for staff")
-    principal.require_role("issuer", "assessor")
-    return principal
+    staff = require_staff(principal)
+    staff.require_role("issuer", "assessor")
+    return staff
 
 
 def _bank(

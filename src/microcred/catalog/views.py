@@ -8,11 +8,10 @@ a refused form comes back with every field as typed and each error beside its fi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -22,12 +21,12 @@ from microcred.catalog.models import Achievement
 from microcred.catalog.schemas import AchievementIn, AchievementUpdate
 from microcred.identity.deps import PagePrincipal
 from microcred.identity.schemas import ReasonIn
-from microcred.kit.errors import Conflict, DomainError, Forbidden, NotAuthenticated
+from microcred.kit.errors import Conflict, DomainError
 from microcred.kit.pagination import PageRequest
 from microcred.kit.principal import Principal
 from microcred.kit.web import csrf
 from microcred.kit.web.deps import DbSession
-from microcred.kit.web.templating import templates
+from microcred.kit.web.pages import PostedFields, one, render, require_staff, undo_on_refusal
 
 router = APIRouter(include_in_schema=False)
 
@@ -57,14 +56,6 @@ NOTICES = {
 # --- shared page plumbing ---------------------------------------------------------------------
 
 
-def _staff(principal: Principal | None) -> Principal:
-    if principal is None:
-        raise NotAuthenticated("sign in as staff")
-    if principal.kind != "staff":
-        raise Forbidden("this page is for staff")
-    return principal
-
-
 def _page(
     request: Request,
     principal: Principal,
@@ -72,37 +63,7 @@ def _page(
     context: dict[str, object],
     status_code: int = 200,
 ) -> Response:
-    token = csrf.token(request)
-    page = templates.TemplateResponse(
-        request,
-        name,
-        {**context, "principal": principal, "csrf_token": token},
-        status_code=status_code,
-    )
-    return csrf.remember(page, request, token)
-
-
-async def _posted_fields(request: Request) -> dict[str, list[str]]:
-    """A posted form's text fields, read before the handler runs so handlers stay synchronous
-    and their database work runs in the thread pool, not on the event loop."""
-    async with request.form() as raw:
-        return {key: [v for v in raw.getlist(key) if isinstance(v, str)] for key in raw}
-
-
-PostedFields = Annotated[dict[str, list[str]], Depends(_posted_fields)]
-
-
-def _one(fields: dict[str, list[str]], name: str) -> str:
-    values = fields.get(name)
-    return values[-1] if values else ""
-
-
-@contextmanager
-def _undo_on_refusal(session: Session) -> Iterator[None]:
-    """Run a service call in a savepoint. A refused change is shown on its form and the request
-    still commits, so whatever the service flushed before refusing must not go with it."""
-    with session.begin_nested():
-        yield
+    return render(request, name, context, principal=principal, status_code=status_code)
 
 
 def _field_errors(exc: ValidationError) -> dict[str, str]:
@@ -302,7 +263,7 @@ def achievements(
 ) -> Response:
     if principal is None:
         return RedirectResponse("/sign-in", status_code=303)
-    staff = _staff(principal)
+    staff = require_staff(principal)
     rows, total = service.list_achievements(
         session, institution_id=staff.tenant, page=PageRequest(limit=PAGE_SIZE, offset=offset)
     )
@@ -336,7 +297,7 @@ def new_achievement(
 ) -> Response:
     if principal is None:
         return RedirectResponse("/sign-in", status_code=303)
-    staff = _staff(principal)
+    staff = require_staff(principal)
     staff.require_role("issuer")
     return _form_page(
         request,
@@ -353,13 +314,13 @@ def new_achievement(
 def create_achievement(
     request: Request, session: DbSession, principal: PagePrincipal, fields: PostedFields
 ) -> Response:
-    staff = _staff(principal)
-    csrf.check(request, _one(fields, "csrf_token"))
+    staff = require_staff(principal)
+    csrf.check(request, one(fields, "csrf_token"))
     staff.require_role("issuer")
-    form = {name: _one(fields, name) for name in TEXT_FIELDS}
+    form = {name: one(fields, name) for name in TEXT_FIELDS}
     chosen = _chosen(fields)
-    skill_query = _one(fields, "skill_query")
-    if _one(fields, "action") == "search":
+    skill_query = one(fields, "skill_query")
+    if one(fields, "action") == "search":
         return _form_page(
             request,
             session,
@@ -372,7 +333,7 @@ def create_achievement(
         )
     try:
         data = AchievementIn.model_validate(_data(form, chosen, None))
-        with _undo_on_refusal(session):
+        with undo_on_refusal(session):
             created = service.create_achievement(
                 session, actor=staff, institution_id=staff.tenant, data=data
             )
@@ -417,7 +378,7 @@ def edit_achievement(
 ) -> Response:
     if principal is None:
         return RedirectResponse("/sign-in", status_code=303)
-    staff = _staff(principal)
+    staff = require_staff(principal)
     achievement = _editable(session, staff, achievement_id)
     return _form_page(
         request,
@@ -439,16 +400,16 @@ def update_achievement(
     achievement_id: uuid.UUID,
     fields: PostedFields,
 ) -> Response:
-    staff = _staff(principal)
-    csrf.check(request, _one(fields, "csrf_token"))
+    staff = require_staff(principal)
+    csrf.check(request, one(fields, "csrf_token"))
     achievement = _editable(session, staff, achievement_id)
     # The slug and status purpose are fixed once created: credentials and status lists name them.
-    form = {name: _one(fields, name) for name in TEXT_FIELDS}
+    form = {name: one(fields, name) for name in TEXT_FIELDS}
     form["slug"] = achievement.slug
     form["status_purpose"] = achievement.status_purpose
     chosen = _chosen(fields)
-    skill_query = _one(fields, "skill_query")
-    if _one(fields, "action") == "search":
+    skill_query = one(fields, "skill_query")
+    if one(fields, "action") == "search":
         return _form_page(
             request,
             session,
@@ -466,7 +427,7 @@ def update_achievement(
             return RedirectResponse(
                 f"/console/achievements/{achievement_id}/edit?done=unchanged", status_code=303
             )
-        with _undo_on_refusal(session):
+        with undo_on_refusal(session):
             service.update_achievement(
                 session,
                 actor=staff,
@@ -512,11 +473,11 @@ def retire_achievement(
     achievement_id: uuid.UUID,
     fields: PostedFields,
 ) -> Response:
-    staff = _staff(principal)
-    csrf.check(request, _one(fields, "csrf_token"))
+    staff = require_staff(principal)
+    csrf.check(request, one(fields, "csrf_token"))
     achievement = _editable(session, staff, achievement_id)
-    reason = _one(fields, "reason").strip()
-    confirmed = _one(fields, "confirm") == "yes"
+    reason = one(fields, "reason").strip()
+    confirmed = one(fields, "confirm") == "yes"
     errors: dict[str, str] = {}
     try:
         ReasonIn.model_validate({"reason": reason})

@@ -13,8 +13,7 @@ import datetime as dt
 import re
 import secrets
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -35,17 +34,15 @@ from microcred.identity.schemas import InstitutionUpdate
 from microcred.kit.db import utcnow
 from microcred.kit.errors import (
     DomainError,
-    Forbidden,
     IdempotencyMismatch,
     InvalidInput,
-    NotAuthenticated,
 )
 from microcred.kit.pagination import PageRequest
 from microcred.kit.principal import Principal
 from microcred.kit.settings import Settings
 from microcred.kit.web import csrf
 from microcred.kit.web.deps import DbSession, PageDep, SettingsDep
-from microcred.kit.web.templating import templates
+from microcred.kit.web.pages import PostedFields, one, render, require_staff, undo_on_refusal
 
 router = APIRouter(include_in_schema=False)
 
@@ -81,14 +78,6 @@ ACTION_LABELS = {"revoke": "Revoke", "suspend": "Suspend", "reinstate": "Reinsta
 # --- shared page plumbing ---------------------------------------------------------------------
 
 
-def _staff(principal: Principal | None) -> Principal:
-    if principal is None:
-        raise NotAuthenticated("sign in as staff")
-    if principal.kind != "staff":
-        raise Forbidden("this page is for staff")
-    return principal
-
-
 def _page(
     request: Request,
     principal: Principal,
@@ -96,43 +85,11 @@ def _page(
     context: dict[str, object],
     status_code: int = 200,
 ) -> Response:
-    token = csrf.token(request)
-    page = templates.TemplateResponse(
-        request,
-        name,
-        {
-            **context,
-            "principal": principal,
-            "csrf_token": token,
-            "is_admin": "admin" in principal.roles,
-            "can_issue": bool({"admin", "issuer"} & principal.roles),
-        },
-        status_code=status_code,
-    )
-    return csrf.remember(page, request, token)
-
-
-async def _posted_fields(request: Request) -> dict[str, list[str]]:
-    """A posted form's text fields, read before the handler runs so handlers stay synchronous
-    and their database work runs in the thread pool, not on the event loop."""
-    async with request.form() as raw:
-        return {key: [v for v in raw.getlist(key) if isinstance(v, str)] for key in raw}
-
-
-PostedFields = Annotated[dict[str, list[str]], Depends(_posted_fields)]
-
-
-def _one(fields: dict[str, list[str]], name: str) -> str:
-    values = fields.get(name)
-    return values[-1] if values else ""
-
-
-@contextmanager
-def _undo_on_refusal(session: Session) -> Iterator[None]:
-    """Run a service call in a savepoint. A refused change is shown on its form and the request
-    still commits, so whatever the service flushed before refusing must not go with it."""
-    with session.begin_nested():
-        yield
+    roles = {
+        "is_admin": "admin" in principal.roles,
+        "can_issue": bool({"admin", "issuer"} & principal.roles),
+    }
+    return render(request, name, {**context, **roles}, principal=principal, status_code=status_code)
 
 
 def _field_errors(exc: ValidationError, aliases: dict[str, str]) -> dict[str, str]:
@@ -175,7 +132,7 @@ def _active_achievements(session: Session, institution_id: uuid.UUID) -> list[An
 def dashboard(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
     if principal is None:
         return RedirectResponse("/sign-in", status_code=303)
-    staff = _staff(principal)
+    staff = require_staff(principal)
     institution = identity.get_institution(session, institution_id=staff.tenant)
     recent = records.sharing_kpis(
         session, institution_id=staff.tenant, since=utcnow() - dt.timedelta(days=KPI_DAYS)
@@ -220,7 +177,7 @@ def awards(
 ) -> Response:
     if principal is None:
         return RedirectResponse("/sign-in", status_code=303)
-    staff = _staff(principal)
+    staff = require_staff(principal)
     # An unknown filter value shows everything rather than an error: it came from a link.
     state_filter = state if state in STATES else None
     try:
@@ -322,7 +279,7 @@ def issue_form(
 ) -> Response:
     if principal is None:
         return RedirectResponse("/sign-in", status_code=303)
-    staff = _staff(principal)
+    staff = require_staff(principal)
     staff.require_role("issuer")
     form = dict.fromkeys(ISSUE_FIELDS, "")
     form["achievement_id"] = achievement
@@ -369,10 +326,10 @@ def issue(
     principal: PagePrincipal,
     fields: PostedFields,
 ) -> Response:
-    staff = _staff(principal)
-    csrf.check(request, _one(fields, "csrf_token"))
+    staff = require_staff(principal)
+    csrf.check(request, one(fields, "csrf_token"))
     staff.require_role("issuer")
-    form = {name: _one(fields, name).strip() for name in ISSUE_FIELDS}
+    form = {name: one(fields, name).strip() for name in ISSUE_FIELDS}
     errors: dict[str, str] = {}
     if not FORM_KEY.match(form["idempotency_key"]):
         # Without our key a double submit could not be recognised; start from a fresh form.
@@ -425,7 +382,7 @@ def issue(
     if errors or learner is None:
         return _issue_page(request, session, staff, form=form, errors=errors, status_code=422)
     try:
-        with _undo_on_refusal(session):
+        with undo_on_refusal(session):
             award, created = service.issue_award(
                 session,
                 actor=staff,
@@ -543,7 +500,7 @@ def _award_page(
 def bulk_form(request: Request, principal: PagePrincipal) -> Response:
     if principal is None:
         return RedirectResponse("/sign-in", status_code=303)
-    staff = _staff(principal)
+    staff = require_staff(principal)
     staff.require_role("issuer")
     return _bulk_page(request, staff, form=_BulkForm.blank())
 
@@ -558,7 +515,7 @@ def award_detail(
 ) -> Response:
     if principal is None:
         return RedirectResponse("/sign-in", status_code=303)
-    staff = _staff(principal)
+    staff = require_staff(principal)
     return _award_page(request, session, staff, award_id, notice=NOTICES.get(done))
 
 
@@ -571,11 +528,11 @@ def change_status(
     award_id: uuid.UUID,
     fields: PostedFields,
 ) -> Response:
-    staff = _staff(principal)
-    csrf.check(request, _one(fields, "csrf_token"))
+    staff = require_staff(principal)
+    csrf.check(request, one(fields, "csrf_token"))
     staff.require_role("issuer")
-    action = _one(fields, "action")
-    reason = _one(fields, "reason").strip()
+    action = one(fields, "action")
+    reason = one(fields, "reason").strip()
     form = {"action": action, "reason": reason}
     errors: dict[str, str] = {}
     chosen = ACTIONS.get(action)
@@ -590,7 +547,7 @@ def change_status(
             request, session, staff, award_id, errors=errors, form=form, status_code=422
         )
     try:
-        with _undo_on_refusal(session):
+        with undo_on_refusal(session):
             _, changed = service.change_status(
                 session,
                 actor=staff,
@@ -772,7 +729,7 @@ def bulk_preview(
     principal: PagePrincipal,
     form: PostedBulk,
 ) -> Response:
-    staff = _staff(principal)
+    staff = require_staff(principal)
     csrf.check(request, form.csrf_token)
     staff.require_role("issuer")
     try:
@@ -820,14 +777,14 @@ def bulk_issue(
     principal: PagePrincipal,
     form: PostedBulk,
 ) -> Response:
-    staff = _staff(principal)
+    staff = require_staff(principal)
     csrf.check(request, form.csrf_token)
     staff.require_role("issuer")
     try:
         if not FORM_KEY.match(form.idempotency_key):
             raise _CsvRefused("The confirmation expired; upload the CSV again to preview it.")
         text, mode, rows = _checked_rows(form, settings)
-        with _undo_on_refusal(session):
+        with undo_on_refusal(session):
             report = service.bulk_issue(
                 session,
                 actor=staff,
@@ -917,7 +874,7 @@ def institution(
 ) -> Response:
     if principal is None:
         return RedirectResponse("/sign-in", status_code=303)
-    staff = _staff(principal)
+    staff = require_staff(principal)
     return _institution_page(request, session, settings, staff, notice=NOTICES.get(done))
 
 
@@ -937,10 +894,10 @@ def update_institution(
     principal: PagePrincipal,
     fields: PostedFields,
 ) -> Response:
-    staff = _staff(principal)
-    csrf.check(request, _one(fields, "csrf_token"))
+    staff = require_staff(principal)
+    csrf.check(request, one(fields, "csrf_token"))
     staff.require_role("admin")
-    form = {name: _one(fields, name).strip() for name in PROFILE_FIELDS}
+    form = {name: one(fields, name).strip() for name in PROFILE_FIELDS}
     try:
         InstitutionUpdate.model_validate(form)
     except ValidationError as exc:
@@ -959,7 +916,7 @@ def update_institution(
     if not changes:
         return RedirectResponse("/console/institution?done=profile_unchanged", status_code=303)
     try:
-        with _undo_on_refusal(session):
+        with undo_on_refusal(session):
             identity.update_institution(
                 session, actor=staff, institution_id=staff.tenant, changes=changes
             )
@@ -1018,7 +975,7 @@ def keys(
 ) -> Response:
     if principal is None:
         return RedirectResponse("/sign-in", status_code=303)
-    staff = _staff(principal)
+    staff = require_staff(principal)
     return _keys_page(request, session, settings, staff, notice=NOTICES.get(done))
 
 
@@ -1028,7 +985,7 @@ def confirm_rotation(
 ) -> Response:
     if principal is None:
         return RedirectResponse("/sign-in", status_code=303)
-    staff = _staff(principal)
+    staff = require_staff(principal)
     staff.require_role("admin")
     return _keys_page(request, session, settings, staff, confirming=True)
 
@@ -1041,10 +998,10 @@ def rotate_key(
     principal: PagePrincipal,
     fields: PostedFields,
 ) -> Response:
-    staff = _staff(principal)
-    csrf.check(request, _one(fields, "csrf_token"))
+    staff = require_staff(principal)
+    csrf.check(request, one(fields, "csrf_token"))
     staff.require_role("admin")
-    if _one(fields, "confirm") != "yes":
+    if one(fields, "confirm") != "yes":
         return _keys_page(
             request,
             session,

@@ -29,7 +29,7 @@ from microcred.kit.principal import Principal
 from microcred.kit.settings import Settings
 from microcred.kit.web import csrf
 from microcred.kit.web.deps import DbSession, SettingsDep
-from microcred.kit.web.templating import templates
+from microcred.kit.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -168,16 +168,14 @@ def record_context(session: Session, *, settings: Settings, award: Award) -> Rec
 def _page(
     request: Request, name: str, context: dict[str, object], status_code: int = 200
 ) -> Response:
-    token = csrf.token(request)
-    page = templates.TemplateResponse(
+    # The learner's own pages: never cached by a shared cache.
+    return render(
         request,
         name,
-        {**context, "csrf_token": token},
+        context,
         status_code=status_code,
-        # The learner's own pages: never cached by a shared cache.
         headers={"Cache-Control": "private, no-store"},
     )
-    return csrf.remember(page, request, token)
 
 
 def _learner(principal: Principal | None) -> Principal:
