@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 def test_signed_out_pages(page: Page, live_site: LiveSite) -> None:
     site = live_site
     page.goto(f"{site.base_url}/")
-    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("main").get_by_role("link", name="Sign in")).to_be_visible()
     assert_accessible(page, context="home-signed-out")
 
     page.goto(f"{site.base_url}/sign-in")

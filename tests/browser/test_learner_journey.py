@@ -120,8 +120,10 @@ def test_fail_cooldown_retake_pass_and_credential(page: Page, live_site: LiveSit
     answer_all(page, site, tenant, right=True, name="attempt-2")
     expect(page.get_by_text("Passed.")).to_be_visible()
 
+    # The nudge at the moment of award: the result offers to share, the record leads with it.
+    expect(page.get_by_role("link", name="Share it now")).to_be_visible()
     page.get_by_role("link", name="Your credential").click()
-    expect(page.get_by_text("VALID", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Share your new credential")).to_be_visible()
     expect(page.get_by_role("heading", name="SQL Foundations")).to_be_visible()
     expect(page.get_by_text("Scaled score (T scale")).to_be_visible()
     screenshot(page, "credential")
