@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from microcred.identity import service as identity
@@ -121,3 +122,34 @@ def test_institution_updates_keep_required_fields(db: Session) -> None:
         db, actor=t.admin, institution_id=t.id, changes={"url": "", "email": "Badges@Example.EDU"}
     )
     assert updated.url is None and updated.email == "badges@example.edu"
+
+
+def test_staff_record_how_a_learners_identity_was_checked(client: TestClient, db: Session) -> None:
+    t = factories.tenant(db)
+    other = factories.tenant(db)
+    learner = factories.learner(db, t)
+    db.commit()
+    assert learner.identity_assurance == "self_asserted"
+    url = f"/api/v1/learners/{learner.id}/identity-assurance"
+    answered = client.put(url, json={"level": "id_document"}, headers=t.headers)
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["identity_assurance"] == "id_document"
+    refused = client.put(url, json={"level": "passport-ish"}, headers=t.headers)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert client.put(url, json={"level": "email"}, headers=other.headers).status_code == 404
+    history = audit.history(db, institution_id=t.id, subject_type="learner", subject_id=learner.id)
+    assert [e.action for e in history][-1] == "learner.identity_assurance"
+    with pytest.raises(Forbidden):
+        identity.set_identity_assurance(
+            db,
+            actor=Principal(
+                kind="learner",
+                id=learner.id,
+                institution_id=t.id,
+                roles=frozenset(),
+                label="L",
+            ),
+            learner_id=learner.id,
+            level="in_person",
+        )

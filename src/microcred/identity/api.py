@@ -12,6 +12,7 @@ from microcred.identity.schemas import (
     ApiTokenCreated,
     ApiTokenIn,
     ApiTokenOut,
+    IdentityAssuranceIn,
     InstitutionOut,
     InstitutionUpdate,
     LearnerIn,
@@ -63,6 +64,15 @@ def create_learner(session: DbSession, principal: PeopleManager, body: LearnerIn
 @router.get("/learners/{learner_id}", response_model=LearnerOut)
 def get_learner(session: DbSession, principal: Reader, learner_id: uuid.UUID) -> object:
     return service.get_learner(session, institution_id=principal.tenant, learner_id=learner_id)
+
+
+@router.put("/learners/{learner_id}/identity-assurance", response_model=LearnerOut)
+def set_identity_assurance(
+    session: DbSession, principal: PeopleManager, learner_id: uuid.UUID, body: IdentityAssuranceIn
+) -> object:
+    return service.set_identity_assurance(
+        session, actor=principal, learner_id=learner_id, level=body.level
+    )
 
 
 @router.post("/learners/{learner_id}/revoke", response_model=LearnerOut)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,7 +43,14 @@ class LearnerOut(BaseModel):
     display_name: str
     did: str | None
     status: str
+    identity_assurance: str
     created_at: dt.datetime
+
+
+class IdentityAssuranceIn(InputModel):
+    """How the institution established who the learner is (shown on their records)."""
+
+    level: Literal["self_asserted", "email", "id_document", "in_person"]
 
 
 class ReasonIn(InputModel):
