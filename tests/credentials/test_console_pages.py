@@ -639,3 +639,26 @@ def test_another_institutions_awards_are_not_found(
     assert str(their_achievement.id) not in issue
     db.expire_all()
     assert service.get_award(db, institution_id=other.id, award_id=theirs.id).state == "active"
+
+
+def test_staff_record_the_learners_identity_check_from_an_award(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    t = factories.tenant(db)
+    award = issued(db, settings, t, factories.achievement(db, t))
+    signed_in(client, db, t)
+    page = client.get(f"/console/awards/{award.id}")
+    assert "Self-asserted" in page.text
+    token = field(page.text, "csrf_token")
+    url = f"/console/awards/{award.id}/identity-assurance"
+    saved = client.post(
+        url, data={"csrf_token": token, "level": "in_person"}, follow_redirects=False
+    )
+    assert saved.status_code == 303
+    learner = identity.get_learner(db, institution_id=t.id, learner_id=award.learner_id)
+    db.refresh(learner)
+    assert learner.identity_assurance == "in_person"
+    refused = client.post(url, data={"csrf_token": token, "level": "vibes"})
+    assert refused.status_code == 422 and "unknown identity assurance" in refused.text
+    db.refresh(learner)
+    assert learner.identity_assurance == "in_person"

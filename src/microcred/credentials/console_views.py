@@ -71,6 +71,7 @@ NOTICES = {
     "saved": "The issuer profile was saved; credentials issued from now on carry it.",
     "profile_unchanged": "Nothing changed.",
     "rotated": "A new signing key is active. Credentials signed with the old key stay valid.",
+    "identity": "The learner's identity check was recorded; their record pages show it.",
 }
 ACTION_LABELS = {"revoke": "Revoke", "suspend": "Suspend", "reinstate": "Reinstate"}
 
@@ -476,6 +477,7 @@ def _award_page(
         {
             "award": award,
             "learner": learner,
+            "assurance_levels": identity.IDENTITY_ASSURANCE,
             "achievement": achievement,
             "credential": award.credential,
             "results": _results_of(award.credential),
@@ -517,6 +519,37 @@ def award_detail(
         return RedirectResponse("/sign-in", status_code=303)
     staff = require_staff(principal)
     return _award_page(request, session, staff, award_id, notice=NOTICES.get(done))
+
+
+@router.post("/console/awards/{award_id}/identity-assurance")
+def identity_assurance(
+    request: Request,
+    session: DbSession,
+    principal: PagePrincipal,
+    award_id: uuid.UUID,
+    fields: PostedFields,
+) -> Response:
+    """Record how the award's learner was identified (from the award, where staff meet them)."""
+    staff = require_staff(principal)
+    csrf.check(request, one(fields, "csrf_token"))
+    award = service.get_award(session, institution_id=staff.tenant, award_id=award_id)
+    try:
+        with undo_on_refusal(session):
+            identity.set_identity_assurance(
+                session, actor=staff, learner_id=award.learner_id, level=one(fields, "level")
+            )
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return _award_page(
+            request,
+            session,
+            staff,
+            award_id,
+            errors={"level": exc.detail},
+            status_code=exc.status,
+        )
+    return RedirectResponse(f"/console/awards/{award_id}?done=identity", status_code=303)
 
 
 @router.post("/console/awards/{award_id}/status")
