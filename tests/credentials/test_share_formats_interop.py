@@ -13,12 +13,15 @@ import copy
 import json
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from microcred import demo
 from microcred.credentials import baking, certificate
 from microcred.credentials import service as credentials
 from microcred.kit.settings import Settings
@@ -138,3 +141,42 @@ def test_the_node_extractor_refuses_what_carries_no_credential(tmp_path: Path) -
     assert "0 credential.json embedded files" in extracted["printout.pdf"]["error"]
     with pytest.raises(baking.BakingError, match="printout"):
         certificate.credential_from_pdf(printout.read_bytes())
+
+
+def test_the_demo_credentials_served_files_verify_in_both_verifiers(
+    client: TestClient, db: Session, settings: Settings, tmp_path: Path
+) -> None:
+    """The acceptance check as a learner meets it: the PDF, PNG and SVG that the running
+    platform serves for a demo credential, verified by the peer and by us."""
+    seeded = demo.seed(db, settings=settings)
+    db.commit()
+    award_id = seeded.award_ids[0]  # Amira's Python for Data Analysis, shared publicly
+    base = f"/credentials/{award_id}"
+    paths = []
+    for name, url in (
+        ("certificate.pdf", f"{base}/certificate.pdf"),
+        ("badge.png", f"{base}/badge.png?download=1"),
+        ("badge.svg", f"{base}/badge.svg?download=1"),
+    ):
+        served = client.get(url)
+        assert served.status_code == 200, (url, served.text[:200])
+        (tmp_path / name).write_bytes(served.content)
+        paths.append(tmp_path / name)
+    extracted = run_extractor(paths)
+    stored = credentials.public_award(db, award_id=uuid.UUID(award_id)).credential
+    status_url = stored["credentialStatus"]["statusListCredential"]
+    published = credentials.PlatformResolver(db, settings).status_list_credential(status_url)
+    payload = []
+    for path in paths:
+        result = extracted[path.name]
+        assert "error" not in result, result
+        assert json.loads(result["credential"]) == stored
+        payload.append({"name": path.name, "credential": json.loads(result["credential"])})
+    peer = run_peer(
+        {"documents": {status_url: published}, "checkStatus": True, "credentials": payload}
+    )
+    for verdict in peer["results"]:
+        assert verdict["verified"] is True and verdict["statusOk"] is True, verdict
+    for path in paths:
+        ours = credentials.verify_document(db, settings=settings, data=path.read_bytes())
+        assert ours.verdict == "VALID", (path.name, ours.to_dict())
