@@ -434,18 +434,6 @@ def _actions(award: Award, status_purpose: str) -> list[service.StatusAction]:
     return out
 
 
-def _results_of(credential: dict[str, Any]) -> list[tuple[str, str]]:
-    """(name, value) of each result in the credential, named by its result description."""
-    subject = credential.get("credentialSubject") or {}
-    described = (subject.get("achievement") or {}).get("resultDescription") or []
-    names = {d.get("id"): d.get("name", "") for d in described if isinstance(d, dict)}
-    return [
-        (names.get(r.get("resultDescription")) or "Result", str(r.get("value", "")))
-        for r in subject.get("result") or []
-        if isinstance(r, dict)
-    ]
-
-
 def _award_page(
     request: Request,
     session: Session,
@@ -480,7 +468,7 @@ def _award_page(
             "assurance_levels": identity.IDENTITY_ASSURANCE,
             "achievement": achievement,
             "credential": award.credential,
-            "results": _results_of(award.credential),
+            "results": records.described_results(award.credential),
             "evidence": records.evidence_of(award),
             "shares": shares,
             "share_total": sum(shares.values()),

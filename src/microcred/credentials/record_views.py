@@ -79,19 +79,6 @@ class RecordContext:
     visibility: dict[str, bool] = field(default_factory=dict)
 
 
-def described_results(document: dict[str, Any]) -> list[dict[str, str]]:
-    """Each result with the name of its description, so the page can say what it means."""
-    subject = document.get("credentialSubject", {})
-    names = {
-        d.get("id"): d.get("name", "")
-        for d in subject.get("achievement", {}).get("resultDescription", []) or []
-    }
-    return [
-        {"name": names.get(r.get("resultDescription"), "Result"), "value": str(r.get("value", ""))}
-        for r in subject.get("result", []) or []
-    ]
-
-
 def _hours(value: Any) -> str | None:
     if value is None:
         return None
@@ -143,7 +130,7 @@ def record_context(session: Session, *, settings: Settings, award: Award) -> Rec
             for a in achievement_doc.get("alignment", []) or []
         ],
         hours=_hours(achievement.hours),
-        results=described_results(credential),
+        results=records.described_results(credential),
         evidence=evidence,
         activity=assessment_record.activity(
             session,

@@ -119,6 +119,21 @@ def evidence_of(award: Award) -> list[dict[str, Any]]:
     return [e for e in evidence if isinstance(e, dict)]
 
 
+def described_results(credential: dict[str, Any]) -> list[dict[str, str]]:
+    """Each result with the name of its result description, so a page can say what it means."""
+    subject = credential.get("credentialSubject") or {}
+    described = (subject.get("achievement") or {}).get("resultDescription") or []
+    names = {d.get("id"): d.get("name", "") for d in described if isinstance(d, dict)}
+    return [
+        {
+            "name": names.get(r.get("resultDescription")) or "Result",
+            "value": str(r.get("value", "")),
+        }
+        for r in subject.get("result") or []
+        if isinstance(r, dict)
+    ]
+
+
 def notes_by_index(session: Session, *, award_id: uuid.UUID) -> dict[int, str]:
     return {n.evidence_index: n.note for n in repo.notes_of(session, award_id=award_id)}
 
