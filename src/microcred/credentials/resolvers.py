@@ -16,6 +16,15 @@ from microcred.kit.crypto import did as dids
 MAX_DOCUMENT_BYTES = 1024 * 1024
 
 
+def is_public_address(raw: str) -> bool:
+    """Whether an address is on the public internet (an IPv4-mapped IPv6 address counts as
+    its IPv4 address; a zone index is ignored)."""
+    address = ipaddress.ip_address(raw.split("%", 1)[0])
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
 def refuse_private_host(url: str, what: str) -> None:
     """A credential names its issuer's DID and status list: without this check anyone could
     make the verifier probe the server's own network (SSRF). Every address the host resolves
@@ -28,12 +37,8 @@ def refuse_private_host(url: str, what: str) -> None:
         infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError) as exc:
         raise ResolutionError(f"{what} {url} is unreachable ({type(exc).__name__})") from exc
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        if not address.is_global or address.is_multicast:
-            raise ResolutionError(f"{what} {url} points into a private network; not fetched")
+    if not all(is_public_address(str(info[4][0])) for info in infos):
+        raise ResolutionError(f"{what} {url} points into a private network; not fetched")
 
 
 class HttpResolver:

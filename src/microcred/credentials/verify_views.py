@@ -16,7 +16,6 @@ unreachable).
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -188,17 +187,13 @@ def _public_address(host: str, port: int) -> str:
         ) from None
     if not addresses:
         raise PageError(502, f"The link could not be opened: {host} has no address.", "url")
-    for raw in addresses:
-        address = ipaddress.ip_address(raw.split("%", 1)[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        if not address.is_global or address.is_multicast:
-            raise PageError(
-                422,
-                "This link points into a private network, which this server does not open. "
-                "Download the credential and upload it here instead.",
-                "url",
-            )
+    if not all(resolvers.is_public_address(raw) for raw in addresses):
+        raise PageError(
+            422,
+            "This link points into a private network, which this server does not open. "
+            "Download the credential and upload it here instead.",
+            "url",
+        )
     return addresses[0]
 
 
