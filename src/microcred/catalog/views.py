@@ -192,6 +192,13 @@ def _domain_field(exc: DomainError) -> str:
     return "form"
 
 
+def _refusal(exc: ValidationError | DomainError) -> tuple[dict[str, str], int]:
+    """A refused form's errors by field, and the status to answer with."""
+    if isinstance(exc, ValidationError):
+        return _field_errors(exc), 422
+    return {_domain_field(exc): exc.detail}, exc.status
+
+
 def _form_page(
     request: Request,
     session: Session,
@@ -337,8 +344,8 @@ def create_achievement(
             created = service.create_achievement(
                 session, actor=staff, institution_id=staff.tenant, data=data
             )
-    except ValidationError as exc:
-        errors = _field_errors(exc)
+    except (ValidationError, DomainError) as exc:
+        errors, status_code = _refusal(exc)
         return _form_page(
             request,
             session,
@@ -348,19 +355,7 @@ def create_achievement(
             chosen=chosen,
             skill_query=skill_query,
             errors=errors,
-            status_code=422,
-        )
-    except DomainError as exc:
-        return _form_page(
-            request,
-            session,
-            staff,
-            achievement=None,
-            form=form,
-            chosen=chosen,
-            skill_query=skill_query,
-            errors={_domain_field(exc): exc.detail},
-            status_code=exc.status,
+            status_code=status_code,
         )
     return RedirectResponse(
         f"/console/achievements/{created.id}/edit?done=created", status_code=303
@@ -435,8 +430,8 @@ def update_achievement(
                 achievement_id=achievement_id,
                 data=AchievementUpdate.model_validate(changes),
             )
-    except ValidationError as exc:
-        errors = _field_errors(exc)
+    except (ValidationError, DomainError) as exc:
+        errors, status_code = _refusal(exc)
         return _form_page(
             request,
             session,
@@ -446,19 +441,7 @@ def update_achievement(
             chosen=chosen,
             skill_query=skill_query,
             errors=errors,
-            status_code=422,
-        )
-    except DomainError as exc:
-        return _form_page(
-            request,
-            session,
-            staff,
-            achievement=achievement,
-            form=form,
-            chosen=chosen,
-            skill_query=skill_query,
-            errors={_domain_field(exc): exc.detail},
-            status_code=exc.status,
+            status_code=status_code,
         )
     return RedirectResponse(
         f"/console/achievements/{achievement_id}/edit?done=saved", status_code=303
