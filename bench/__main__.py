@@ -19,7 +19,22 @@ SECTIONS = {
     "irt": "bench.irt_calibration",
     "cat": "bench.cat_simulation",
     "pages": "bench.credential_page",
+    "linking": "bench.skill_linking",
+    "spans": "bench.span_extraction",
+    "mastery": "bench.knowledge_tracing",
+    "planning": "bench.path_planning",
 }
+
+
+def _sections_of(text: str) -> list[tuple[str, list[str]]]:
+    """The file's `## ` sections in order, as (heading, lines), so a partial run keeps the rest."""
+    out: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        if line.startswith("## "):
+            out.append((line, [line]))
+        elif out:
+            out[-1][1].append(line)
+    return out
 
 
 def main() -> None:
@@ -36,24 +51,38 @@ def main() -> None:
     lines = [
         "# Benchmarks",
         "",
-        f"Measured on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `make bench` "
-        f"(`python -m bench --only {','.join(chosen)}`).",
+        f"Last measured on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `make bench` "
+        f"(`python -m bench --only {','.join(chosen)}`); sections not re-measured in that run "
+        "are kept as they were, each with its own date.",
         "",
         f"Machine: {machine()}. The machine is shared and noisy; each figure is the best of "
         "a few runs on one core, and whole runs differ by up to a third (signing has measured "
         "between 2,300/s and 3,400/s on the same code).",
         "",
     ]
+    fresh: list[tuple[str, list[str]]] = []
     for name in chosen:
         module = importlib.import_module(SECTIONS[name])
         section: Callable[..., list[str]] = module.section
         if name == "credentials":
-            lines += section(sample=args.sample, bulk_size=args.bulk)
+            body = section(sample=args.sample, bulk_size=args.bulk)
         else:
-            lines += section()
-        lines.append("")
+            body = section()
+        stamp = f"_Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC._"
+        fresh.append((body[0], [body[0], "", stamp, *body[1:], ""]))
+        print("\n".join(fresh[-1][1]), flush=True)
+    # Replace re-measured sections in place (matched by heading, ignoring a trailing
+    # parenthesis), keep the others, append new ones at the end.
+    key = lambda heading: heading.split(" (")[0].strip()  # noqa: E731
+    kept = _sections_of(args.out.read_text()) if args.out.exists() else []
+    by_key = {key(h): block for h, block in fresh}
+    merged = [(h, by_key.pop(key(h), block)) for h, block in kept]
+    merged += [(h, block) for h, block in fresh if key(h) in by_key]
+    for _, block in merged:
+        lines += block
+        if block[-1] != "":
+            lines.append("")
     args.out.write_text("\n".join(lines).rstrip() + "\n")
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":
