@@ -34,6 +34,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         base_url="https://microcred.test",
         jobs_inline=False,
         verifier_fetch_remote=False,
+        # The semantic model is exercised by the `ml` tests; everything else links skills
+        # with the dependency-free embedder so the suite stays fast and deterministic.
+        embedder="hashed",
         **overrides,  # type: ignore[arg-type]
     )
 
