@@ -26,6 +26,9 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
+    # The semantic model is exercised by the `ml` tests; everything else links skills
+    # with the dependency-free embedder so the suite stays fast and deterministic.
+    overrides.setdefault("embedder", "hashed")
     return Settings(
         environment="test",
         database_url=database_url,
@@ -34,9 +37,6 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         base_url="https://microcred.test",
         jobs_inline=False,
         verifier_fetch_remote=False,
-        # The semantic model is exercised by the `ml` tests; everything else links skills
-        # with the dependency-free embedder so the suite stays fast and deterministic.
-        embedder="hashed",
         **overrides,  # type: ignore[arg-type]
     )
 
