@@ -5,6 +5,7 @@ from microcred.catalog import models as catalog_models
 from microcred.credentials import models as credentials_models
 from microcred.identity import models as identity_models
 from microcred.kit import audit, jobs
+from microcred.learning import models as learning_models
 from microcred.kit.db import Base
 
 __all__ = [
@@ -15,4 +16,5 @@ __all__ = [
     "credentials_models",
     "identity_models",
     "jobs",
+    "learning_models",
 ]
