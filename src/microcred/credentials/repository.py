@@ -126,6 +126,17 @@ def live_award(
     )
 
 
+def held_achievement_ids(
+    session: Session, *, learner_id: uuid.UUID, now: dt.datetime
+) -> set[uuid.UUID]:
+    stmt = select(Award.achievement_id).where(
+        Award.learner_id == learner_id,
+        Award.state == "active",
+        (Award.valid_until.is_(None)) | (Award.valid_until > now),
+    )
+    return set(session.scalars(stmt))
+
+
 def live_pairs(
     session: Session,
     *,

@@ -1125,6 +1125,11 @@ def achievement_document(
     return {"@context": [ob3.VC_V2, ob3.OB_V3P0], **document}
 
 
+def held_achievement_ids(session: Session, *, learner_id: uuid.UUID) -> set[uuid.UUID]:
+    """Achievements the learner's active, unexpired awards attest (suspended ones do not)."""
+    return repo.held_achievement_ids(session, learner_id=learner_id, now=utcnow())
+
+
 def live_award_for(
     session: Session, *, learner_id: uuid.UUID, achievement_id: uuid.UUID
 ) -> Award | None:
