@@ -153,3 +153,50 @@ def _by_achievement(rows: Sequence[Work]) -> dict[uuid.UUID, list[Work]]:
     for row in rows:
         grouped.setdefault(row.achievement_id, []).append(row)
     return grouped
+
+
+@dataclass(frozen=True, slots=True)
+class AbilityEvidence:
+    """A finished adaptive test: the ability estimate against the achievement's cut score."""
+
+    attempt_id: uuid.UUID
+    achievement_id: uuid.UUID
+    theta: float
+    standard_error: float
+    cut_theta: float
+    items: int
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerEvidence:
+    abilities: list[AbilityEvidence]
+    answers: list[tuple[uuid.UUID, str, bool]]  # (response id, skill uri, correct), oldest first
+
+
+def learner_evidence(
+    session: Session, *, institution_id: uuid.UUID, learner_id: uuid.UUID
+) -> LearnerEvidence:
+    """Everything the assessment context knows of a learner's skills, for mastery tracking."""
+    abilities: list[AbilityEvidence] = []
+    for attempt in repo.finished_attempts_of(session, learner_id=learner_id):
+        policy = repo.policy(
+            session, institution_id=institution_id, achievement_id=attempt.achievement_id
+        )
+        if policy is None or attempt.theta is None or attempt.standard_error is None:
+            continue
+        abilities.append(
+            AbilityEvidence(
+                attempt.id,
+                attempt.achievement_id,
+                float(attempt.theta),
+                float(attempt.standard_error),
+                float(policy.cut_score),
+                0,  # the ability and its SE already say how much the test measured
+            )
+        )
+    return LearnerEvidence(abilities, repo.answers_by_skill(session, learner_id=learner_id))
+
+
+def all_graded_answers(session: Session) -> list[tuple[uuid.UUID, str, bool]]:
+    """Every learner's graded answers by skill, for fitting knowledge tracing."""
+    return repo.all_answers(session)

@@ -305,3 +305,44 @@ def submissions_of_learner(
         .where(ProjectSubmission.learner_id == learner_id)
         .order_by(ProjectSubmission.number)
     ).all()
+
+
+def finished_attempts_of(session: Session, *, learner_id: uuid.UUID) -> list[Attempt]:
+    """The learner's finished adaptive attempts that produced an ability estimate."""
+    return list(
+        session.scalars(
+            select(Attempt)
+            .where(
+                Attempt.learner_id == learner_id,
+                Attempt.state.in_(("passed", "failed")),
+                Attempt.theta.is_not(None),
+                Attempt.standard_error.is_not(None),
+            )
+            .order_by(Attempt.finished_at, Attempt.id)
+        )
+    )
+
+
+def answers_by_skill(
+    session: Session, *, learner_id: uuid.UUID
+) -> list[tuple[uuid.UUID, str, bool]]:
+    """(response id, the item's skill, correct) for every graded answer, oldest first."""
+    stmt = (
+        select(Response.id, Item.skill_url, Response.correct)
+        .join(Attempt, Attempt.id == Response.attempt_id)
+        .join(Item, Item.id == Response.item_id)
+        .where(Attempt.learner_id == learner_id)
+        .order_by(Response.answered_at, Response.position, Response.id)
+    )
+    return [(r[0], r[1], bool(r[2])) for r in session.execute(stmt)]
+
+
+def all_answers(session: Session) -> list[tuple[uuid.UUID, str, bool]]:
+    """(learner, skill, correct) for every graded answer of every learner, in time order."""
+    stmt = (
+        select(Attempt.learner_id, Item.skill_url, Response.correct)
+        .join(Attempt, Attempt.id == Response.attempt_id)
+        .join(Item, Item.id == Response.item_id)
+        .order_by(Response.answered_at, Response.position, Response.id)
+    )
+    return [(r[0], r[1], bool(r[2])) for r in session.execute(stmt)]

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 
-from microcred.identity.deps import Reader, scoped
+from microcred.identity.deps import Assessor, Reader, scoped
 from microcred.kit.errors import InvalidInput, NotFound, PayloadTooLarge
 from microcred.kit.pagination import Page
 from microcred.kit.principal import Principal
@@ -26,12 +26,15 @@ from microcred.learning.schemas import (
     GapItemOut,
     GapOut,
     LinkIn,
+    MasteryOut,
+    MasteryOverrideIn,
     Objective,
     PlanOut,
     PostingCreated,
     PostingIn,
     PostingOut,
     PostingSkillOut,
+    PriorLearningIn,
     RecommendationOut,
     SkillReviewIn,
     StepOut,
@@ -364,4 +367,40 @@ def chooser(
             )
             for c in choices
         ],
+    )
+
+
+@router.get("/learners/{learner_id}/mastery", response_model=list[MasteryOut])
+def get_mastery(session: DbSession, principal: ForLearner, learner_id: uuid.UUID) -> object:
+    """Per-skill mastery with its 80% interval, sources and reasons, brought up to date."""
+    rows = service.refresh_mastery(session, actor=principal, learner_id=learner_id)
+    return sorted(rows.values(), key=lambda r: (-r.probability, r.skill_uri))
+
+
+@router.post("/learners/{learner_id}/prior-learning", response_model=MasteryOut)
+def recognise_prior_learning(
+    session: DbSession, principal: Assessor, learner_id: uuid.UUID, body: PriorLearningIn
+) -> object:
+    return service.recognise_prior_learning(
+        session,
+        actor=principal,
+        learner_id=learner_id,
+        skill_uri=body.skill_uri,
+        level=body.level,
+        confidence=body.confidence,
+        evidence=body.evidence,
+    )
+
+
+@router.put("/learners/{learner_id}/mastery", response_model=MasteryOut)
+def override_mastery(
+    session: DbSession, principal: Assessor, learner_id: uuid.UUID, body: MasteryOverrideIn
+) -> object:
+    return service.override_mastery(
+        session,
+        actor=principal,
+        learner_id=learner_id,
+        skill_uri=body.skill_uri,
+        probability=body.probability,
+        reason=body.reason,
     )

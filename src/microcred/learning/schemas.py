@@ -227,3 +227,30 @@ class ChoiceOut(BaseModel):
 class ChooserOut(BaseModel):
     weights: dict[str, float]
     choices: list[ChoiceOut]
+
+
+class MasteryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    skill_uri: str
+    probability: float
+    low: float
+    high: float
+    evidence_count: int
+    source: str
+    reasons: list[str]
+    model_version: str
+    overridden_by: str | None
+    updated_at: dt.datetime
+
+
+class PriorLearningIn(InputModel):
+    skill_uri: str = Field(min_length=1, max_length=200)
+    level: float = Field(ge=0, le=1, description="the assessor's P(mastered)")
+    confidence: Literal["low", "medium", "high"] = "medium"
+    evidence: str = Field(min_length=1, max_length=4000)
+
+
+class MasteryOverrideIn(InputModel):
+    skill_uri: str = Field(min_length=1, max_length=200)
+    probability: float = Field(ge=0, le=1)
+    reason: str = Field(min_length=1, max_length=2000)

@@ -22,19 +22,29 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from microcred.assessment import record as assessment_record
 from microcred.catalog import service as catalog
 from microcred.catalog.models import Achievement
 from microcred.credentials import service as credentials
 from microcred.identity import service as identity
 from microcred.kit import audit
 from microcred.kit.ai.embedder import get_embedder
+from microcred.kit.db import utcnow
 from microcred.kit.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from microcred.kit.pagination import PageRequest
 from microcred.kit.principal import Principal
 from microcred.kit.settings import Settings
-from microcred.learning import planner
+from microcred.learning import mastery, planner
 from microcred.learning import repository as repo
-from microcred.learning.models import Enrolment, JobPosting, LearningTarget, PostingSkill
+from microcred.learning.models import (
+    BKTParameters,
+    Enrolment,
+    JobPosting,
+    LearningTarget,
+    MasteryEvidence,
+    PostingSkill,
+    SkillMastery,
+)
 from microcred.learning.skills import (
     EmptyText,
     Extraction,
@@ -795,7 +805,7 @@ def gap_for(session: Session, *, actor: Principal, learner_id: uuid.UUID | None 
     share = _demand_share(
         session, institution_id=actor.tenant, occupation_uri=target.occupation_uri
     )
-    mastery = repo.mastery_of(session, learner_id=learner_id)
+    known = refresh_mastery(session, actor=actor, learner_id=learner_id)
     held = held_skills(session, learner_id=learner_id)
     teachers = _teachers(session, institution_id=actor.tenant)
     items: list[GapItem] = []
@@ -807,7 +817,7 @@ def gap_for(session: Session, *, actor: Principal, learner_id: uuid.UUID | None 
             # Demand raises a skill's weight by up to double: the plan favours what employers
             # ask for most when two routes cost the same.
             weight = weight * (1 + demand)  # noqa: PLW2901
-        row = mastery.get(uri)
+        row = known.get(uri)
         p = None if row is None else row.probability
         is_mastered = False
         if uri in held:
@@ -954,7 +964,7 @@ def plan_for(
     if target is None:
         raise NotFound("choose a target job first")
     gap = gap_for(session, actor=actor, learner_id=learner_id)
-    chosen_objective = objective or target.objective  # type: ignore[assignment]
+    chosen_objective: str = objective or target.objective
     budget = budget if budget is not None else target.budget
     max_hours = max_hours if max_hours is not None else target.max_hours
     held = {a.id for a in held_achievements(session, learner_id=learner_id)}
@@ -1254,3 +1264,284 @@ def _closure(
         if before in requires:
             _closure(before, requires, out, seen)
     out.append(node)
+
+
+# ---------------------------------------------------------------------------------------------
+# Mastery: per-skill estimates from awards, adaptive tests, practice answers and recognised
+# prior learning (the pure rules are in learning/mastery.py)
+
+RECOGNITION_CONFIDENCE = ("low", "medium", "high")
+
+
+def _params(row: BKTParameters | None) -> mastery.BKTParams:
+    if row is None:
+        return mastery.DEFAULT_BKT
+    return mastery.BKTParams(row.p_init, row.p_learn, row.p_guess, row.p_slip, version=row.version)
+
+
+def refresh_mastery(
+    session: Session, *, actor: Principal, learner_id: uuid.UUID | None = None
+) -> dict[str, SkillMastery]:
+    """Bring the learner's per-skill estimates up to date with every piece of evidence.
+
+    New evidence (an award, a finished adaptive test, a graded answer) is recorded once, by
+    its reference, so calling this again changes nothing. A person's override stands until
+    newer evidence of that skill arrives."""
+    learner_id = _learner(session, actor, learner_id)
+    institution_id = actor.tenant
+    known = repo.evidence_references(session, learner_id=learner_id)
+    new_rows: list[MasteryEvidence] = []
+
+    def note(skill: str, kind: str, reference: str, probability: float, **fields: Any) -> None:
+        if (skill, kind, reference) not in known:
+            known.add((skill, kind, reference))
+            new_rows.append(
+                MasteryEvidence(
+                    learner_id=learner_id,
+                    skill_uri=skill,
+                    kind=kind,
+                    reference=reference,
+                    probability_after=probability,
+                    **fields,
+                )
+            )
+
+    estimates: dict[str, list[mastery.MasteryEstimate]] = defaultdict(list)
+    for achievement in held_achievements(session, learner_id=learner_id):
+        for alignment in achievement.alignments:
+            estimate = mastery.from_award(achievement.name)
+            estimates[alignment.target_url].append(estimate)
+            note(
+                alignment.target_url,
+                "award",
+                f"achievement:{achievement.id}",
+                estimate.probability,
+                detail=f"holds {achievement.name}",
+            )
+    evidence = assessment_record.learner_evidence(
+        session, institution_id=institution_id, learner_id=learner_id
+    )
+    for ability in evidence.abilities:
+        achievement = catalog.published_achievement(session, achievement_id=ability.achievement_id)
+        estimate = mastery.from_ability(ability.theta, ability.standard_error, ability.cut_theta)
+        for alignment in achievement.alignments:
+            estimates[alignment.target_url].append(estimate)
+            note(
+                alignment.target_url,
+                "assessment",
+                f"attempt:{ability.attempt_id}",
+                estimate.probability,
+                theta=ability.theta,
+                standard_error=ability.standard_error,
+                detail=f"adaptive test of {achievement.name}",
+            )
+    answers: dict[str, list[tuple[uuid.UUID, bool]]] = defaultdict(list)
+    for response_id, skill, correct in evidence.answers:
+        answers[skill].append((response_id, correct))
+    recorded = repo.evidence_of(session, learner_id=learner_id)
+    overrides: dict[str, MasteryEvidence] = {}
+    latest: dict[str, dt.datetime] = {}
+    for piece in recorded:
+        if piece.kind == "prior_learning":
+            confidence = piece.reference.split(":", 1)[0]
+            estimates[piece.skill_uri].append(
+                mastery.from_recognition(
+                    piece.probability_after,
+                    confidence if confidence in RECOGNITION_CONFIDENCE else "medium",  # type: ignore[arg-type]
+                    piece.recorded_by,
+                )
+            )
+        if piece.kind == "override":
+            overrides[piece.skill_uri] = piece
+        else:
+            seen_at = latest.get(piece.skill_uri, piece.created_at)
+            latest[piece.skill_uri] = max(seen_at, piece.created_at)
+    params = repo.bkt_parameters(session, skill_uris=list(answers))
+    result: dict[str, mastery.MasteryEstimate] = {}
+    versions: dict[str, str] = {}
+    for skill in set(estimates) | set(answers):
+        p = _params(params.get(skill))
+        versions[skill] = f"bkt:{p.version}"
+        pooled = mastery.combine(estimates[skill]) if estimates[skill] else None
+        if pooled is None:
+            current = mastery.from_practice(p, [c for _, c in answers[skill]])
+        else:
+            current = pooled
+            for _, correct in answers[skill]:
+                current = mastery.update_with_answer(current, correct, p)
+        for response_id, correct in answers[skill]:
+            note(skill, "practice", f"response:{response_id}", current.probability, correct=correct)
+        result[skill] = current
+    rows = repo.mastery_of(session, learner_id=learner_id)
+    fresh_skills = {row.skill_uri for row in new_rows}
+    for skill, estimate in result.items():
+        override = overrides.get(skill)
+        if (
+            override is not None
+            and skill not in fresh_skills
+            and (skill not in latest or latest[skill] <= override.created_at)
+        ):
+            continue  # the person's judgement stands until new evidence arrives
+        row = rows.get(skill)
+        if row is None:
+            row = SkillMastery(learner_id=learner_id, skill_uri=skill)
+            session.add(row)
+            rows[skill] = row
+        row.probability = round(estimate.probability, 6)
+        row.low = round(estimate.low, 6)
+        row.high = round(estimate.high, 6)
+        row.evidence_count = estimate.evidence_count
+        row.source = estimate.source
+        row.reasons = estimate.reasons[-6:]
+        row.model_version = versions[skill]
+        row.overridden_by = None
+    if new_rows:
+        session.add_all(new_rows)
+        audit.record(
+            session,
+            actor=actor,
+            action="mastery.evidence_recorded",
+            subject_type="learner",
+            subject_id=learner_id,
+            institution_id=institution_id,
+            after={
+                "evidence": len(new_rows),
+                "skills": sorted(fresh_skills)[:50],
+            },
+        )
+    session.flush()
+    return rows
+
+
+def recognise_prior_learning(
+    session: Session,
+    *,
+    actor: Principal,
+    learner_id: uuid.UUID,
+    skill_uri: str,
+    level: float,
+    confidence: Literal["low", "medium", "high"],
+    evidence: str,
+) -> SkillMastery:
+    """An assessor recognises learning done elsewhere (RPL), with the evidence they saw."""
+    actor.require_role("assessor")
+    learner_id = _learner(session, actor, learner_id)
+    if not 0 <= level <= 1:
+        raise InvalidInput("the recognised level is a probability between 0 and 1")
+    if confidence not in RECOGNITION_CONFIDENCE:
+        raise InvalidInput("confidence is low, medium or high")
+    evidence = evidence.strip()
+    if not evidence:
+        raise InvalidInput("say what evidence of prior learning you saw")
+    if len(evidence) > 4000:
+        raise InvalidInput("the evidence note is at most 4,000 characters")
+    if not catalog.framework_skills(session, uris=[skill_uri]):
+        raise InvalidInput(f"{skill_uri} is not a skill of the imported framework")
+    row = MasteryEvidence(
+        learner_id=learner_id,
+        skill_uri=skill_uri,
+        kind="prior_learning",
+        reference=f"{confidence}:{uuid.uuid4()}",
+        probability_after=level,
+        detail=evidence,
+        recorded_by=actor.label or actor.audit_actor,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="mastery.prior_learning_recognised",
+        subject_type="learner",
+        subject_id=learner_id,
+        institution_id=actor.tenant,
+        after={"skill": skill_uri, "level": level, "confidence": confidence},
+        reason=evidence,
+    )
+    return refresh_mastery(session, actor=actor, learner_id=learner_id)[skill_uri]
+
+
+def override_mastery(
+    session: Session,
+    *,
+    actor: Principal,
+    learner_id: uuid.UUID,
+    skill_uri: str,
+    probability: float,
+    reason: str,
+) -> SkillMastery:
+    """A person sets the estimate by hand (an automated decision is never the last word)."""
+    actor.require_role("assessor")
+    learner_id = _learner(session, actor, learner_id)
+    if not 0 <= probability <= 1:
+        raise InvalidInput("the probability is between 0 and 1")
+    if not reason.strip():
+        raise InvalidInput("say why the estimate is overridden")
+    who = actor.label or actor.audit_actor
+    session.add(
+        MasteryEvidence(
+            learner_id=learner_id,
+            skill_uri=skill_uri,
+            kind="override",
+            reference=f"override:{uuid.uuid4()}",
+            probability_after=probability,
+            detail=reason.strip(),
+            recorded_by=who,
+        )
+    )
+    row = repo.mastery_row(session, learner_id=learner_id, skill_uri=skill_uri)
+    before = None if row is None else {"probability": row.probability}
+    if row is None:
+        row = SkillMastery(learner_id=learner_id, skill_uri=skill_uri, evidence_count=0)
+        session.add(row)
+    row.probability = probability
+    row.low = row.high = probability
+    row.source = "override"
+    row.reasons = [f"set by {who}: {reason.strip()}"]
+    row.model_version = "person"
+    row.overridden_by = who
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="mastery.overridden",
+        subject_type="learner",
+        subject_id=learner_id,
+        institution_id=actor.tenant,
+        before=before,
+        after={"skill": skill_uri, "probability": probability},
+        reason=reason.strip(),
+    )
+    return row
+
+
+def fit_knowledge_tracing(session: Session, *, actor: Principal, min_answers: int = 50) -> int:
+    """Fit BKT parameters per skill from every learner's graded answers (a background job).
+
+    Skills with fewer than `min_answers` answers keep the defaults: EM on a handful of
+    answers would fit noise."""
+    rows = assessment_record.all_graded_answers(session)
+    counts = Counter(skill for _, skill, _ in rows)
+    usable = [r for r in rows if counts[r[1]] >= min_answers]
+    if not usable:
+        return 0
+    version = f"em-{utcnow():%Y%m%d%H%M}"
+    fitted = mastery.fit_bkt_per_skill(usable, version=version)
+    existing = repo.bkt_parameters(session, skill_uris=[str(k) for k in fitted])
+    for skill, params in fitted.items():
+        row = existing.get(str(skill)) or BKTParameters(skill_uri=str(skill))
+        row.p_init, row.p_learn = params.p_init, params.p_learn
+        row.p_guess, row.p_slip = params.p_guess, params.p_slip
+        row.answers, row.version, row.fitted_at = counts[str(skill)], version, utcnow()
+        session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="mastery.model_fitted",
+        subject_type="bkt_parameters",
+        subject_id=version,
+        institution_id=None,
+        after={"skills": len(fitted), "answers": len(usable)},
+    )
+    return len(fitted)
