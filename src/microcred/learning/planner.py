@@ -80,10 +80,16 @@ class InfeasiblePlan(PlanningError):
         binds: tuple[str, ...],
         min_budget: float | None,
         min_hours: float | None,
+        drop: Sequence[GapSkill] = (),
+        drop_sentence: str = "",
     ) -> None:
         self.binds = binds  # which constraints must be relaxed: "budget", "deadline"
         self.min_budget = min_budget  # cheapest budget that makes covering feasible
         self.min_hours = min_hours  # fewest study hours that make covering feasible
+        # The other way out: the lightest set of required skills (fewest, at equal weights) whose
+        # removal lets the rest fit the limits as given; empty when no plan fits even then.
+        self.drop = list(drop)
+        self.drop_sentence = drop_sentence
         super().__init__(message)
 
 
@@ -149,6 +155,9 @@ class Plan:
     solve_ms: float
     summary: str
     notes: list[str] = field(default_factory=list)
+    # Whether the tie-breaks among optimal plans (the secondary measure, then optional weight)
+    # were also solved to optimality; the objective's optimality never depends on them.
+    tie_break_optimal: bool = True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,6 +230,9 @@ def topological_order(
 
 # ---------------------------------------------------------------------------------------------
 # The model
+
+
+_Vector = np.ndarray[Any, np.dtype[np.float64]]
 
 
 @dataclass
@@ -340,16 +352,174 @@ def _build(
     return model, coverable, uncovered
 
 
+def _closures(model: _Model) -> list[int]:
+    """Each course's strict transitive prerequisites, as a bitmask over course indices."""
+    n = len(model.courses)
+    needs: list[list[int]] = [[] for _ in range(n)]
+    for course, prereq in model.prereq_pairs:
+        needs[course].append(prereq)
+    closure: list[int | None] = [None] * n
+    for root in range(n):  # iterative post-order DFS: the graph is a DAG, checked upstream
+        stack = [root]
+        while stack:
+            i = stack[-1]
+            if closure[i] is not None:
+                stack.pop()
+                continue
+            pending = [p for p in needs[i] if closure[p] is None]
+            if pending:
+                stack.extend(pending)
+                continue
+            mask = 0
+            for p in needs[i]:
+                mask |= (closure[p] or 0) | (1 << p)
+            closure[i] = mask
+            stack.pop()
+    return [mask or 0 for mask in closure]
+
+
+def _undominated(model: _Model, skills: Collection[str], vectors: Sequence[_Vector]) -> list[int]:
+    """The courses that no other course dominates, in model order.
+
+    Course b dominates course a when b teaches every one of ``skills`` that a teaches, is no
+    worse on every vector (hours, cost, ...), needs no prerequisite outside a's own transitive
+    prerequisites, and a is nobody's prerequisite. Swapping a for b in any plan then keeps it
+    prerequisite-closed (a's prerequisites stay in it), covering, and no worse on any vector, so
+    some optimal plan uses only undominated courses. Exact ties are broken by a strict key, which
+    keeps the relation acyclic and transitive: every dropped course has an undominated dominator.
+    """
+    n = len(model.courses)
+    closure = _closures(model)
+    is_prereq = [False] * n
+    for _course, prereq in model.prereq_pairs:
+        is_prereq[prereq] = True
+    wanted = set(skills)
+    mine = [c.skills & wanted for c in model.courses]
+    teach_mask: dict[str, int] = {}
+    for i, taught in enumerate(mine):
+        for u in taught:
+            teach_mask[u] = teach_mask.get(u, 0) | (1 << i)
+    rows = [tuple(float(v[i]) for v in vectors) for i in range(n)]
+    key = [(*rows[i], -len(mine[i]), closure[i].bit_count(), model.courses[i].id) for i in range(n)]
+    everyone = (1 << n) - 1
+    keep: list[int] = []
+    for i in range(n):
+        if is_prereq[i]:
+            keep.append(i)
+            continue
+        candidates = everyone & ~(1 << i)
+        for u in mine[i]:
+            candidates &= teach_mask[u]
+        dominated = False
+        while candidates and not dominated:
+            low = candidates & -candidates
+            j = low.bit_length() - 1
+            candidates ^= low
+            dominated = (
+                key[j] < key[i]
+                and all(a <= b for a, b in zip(rows[j], rows[i], strict=True))
+                and not closure[j] & ~closure[i]
+            )
+        if not dominated:
+            keep.append(i)
+    return keep
+
+
+def _restrict(model: _Model, keep: Sequence[int]) -> _Model:
+    """The model on a subset of its courses (which must hold every kept course's prerequisites)."""
+    new = {old: k for k, old in enumerate(keep)}
+    courses = [model.courses[i] for i in keep]
+    teachers = {u: [new[i] for i in lst if i in new] for u, lst in model.teachers.items()}
+    teachers = {u: lst for u, lst in teachers.items() if lst}
+    return _Model(
+        courses=courses,
+        index={c.id: k for k, c in enumerate(courses)},
+        required=[s for s in model.required if s.uri in teachers],
+        optional=[s for s in model.optional if s.uri in teachers],
+        teachers=teachers,
+        prereq_pairs=[(new[c], new[p]) for c, p in model.prereq_pairs if c in new],
+        hours=model.hours[list(keep)] if keep else np.zeros(0),
+        costs=model.costs[list(keep)] if keep else np.zeros(0),
+    )
+
+
+class _Rows:
+    """Sparse constraint rows for one MIP, collected as COO triplets."""
+
+    def __init__(self) -> None:
+        self.rows: list[int] = []
+        self.cols: list[int] = []
+        self.vals: list[float] = []
+        self.lower: list[float] = []
+        self.upper: list[float] = []
+
+    def add(self, entries: Iterable[tuple[int, float]], lo: float, hi: float) -> None:
+        r = len(self.lower)
+        for col, v in entries:
+            self.rows.append(r)
+            self.cols.append(col)
+            self.vals.append(v)
+        self.lower.append(lo)
+        self.upper.append(hi)
+
+    def constraints(self, width: int) -> list[Any]:
+        if not self.lower:
+            return []
+        shape = (len(self.lower), width)
+        matrix = coo_array((self.vals, (self.rows, self.cols)), shape=shape).tocsr()
+        return [LinearConstraint(matrix, np.array(self.lower), np.array(self.upper))]
+
+
+def _common_rows(model: _Model, caps: Sequence[tuple[_Vector, float]]) -> _Rows:
+    """Prerequisite rows and the caps (budget, deadline, a primary optimum) on course columns."""
+    rows = _Rows()
+    for course, prereq in model.prereq_pairs:
+        rows.add([(course, 1.0), (prereq, -1.0)], -np.inf, 0.0)
+    for vector, limit in caps:
+        rows.add(((i, float(v)) for i, v in enumerate(vector) if v), -np.inf, limit)
+    return rows
+
+
+def _run_milp(
+    c: _Vector, rows: _Rows, n_integer: int, integer: bool, time_limit: float
+) -> tuple[int, Any]:
+    integrality = np.zeros(len(c))
+    if integer:
+        integrality[:n_integer] = 1
+    result = milp(
+        c=c,
+        integrality=integrality,
+        bounds=Bounds(np.zeros(len(c)), np.ones(len(c))),
+        constraints=rows.constraints(len(c)),
+        options={"time_limit": max(time_limit, 1e-3), "mip_rel_gap": MIP_REL_GAP},
+    )
+    return int(result.status), result
+
+
+def _caps(
+    model: _Model, budget: float | None, max_hours: float | None
+) -> list[tuple[_Vector, float]]:
+    caps: list[tuple[_Vector, float]] = []
+    if budget is not None:
+        caps.append((model.costs, budget))
+    if max_hours is not None:
+        caps.append((model.hours, max_hours))
+    return caps
+
+
 def _solve_mip(
     model: _Model,
-    values: np.ndarray[Any, np.dtype[np.float64]],
+    values: _Vector,
     *,
     bonus: bool,
     budget: float | None,
     max_hours: float | None,
     integer: bool,
     time_limit: float,
+    caps: Sequence[tuple[_Vector, float]] = (),
 ) -> _Solution:
+    """Minimise ``values`` over covering, prerequisite-closed plans within the limits; with
+    ``bonus``, minus a tie-breaking reward for optional coverage (see module docstring)."""
     n = len(model.courses)
     optional = model.optional if bonus else []
     m = n + len(optional)
@@ -360,47 +530,12 @@ def _solve_mip(
         delta = BONUS_FRACTION * float(positive.min()) if positive.size else 1.0
         total = sum(s.weight for s in optional)
         c[n:] = [-delta * s.weight / total for s in optional]
-    rows: list[int] = []
-    cols: list[int] = []
-    vals: list[float] = []
-    lower: list[float] = []
-    upper: list[float] = []
-
-    def add_row(entries: Iterable[tuple[int, float]], lo: float, hi: float) -> None:
-        r = len(lower)
-        for col, v in entries:
-            rows.append(r)
-            cols.append(col)
-            vals.append(v)
-        lower.append(lo)
-        upper.append(hi)
-
+    rows = _common_rows(model, [*_caps(model, budget, max_hours), *caps])
     for s in model.required:
-        add_row(((i, 1.0) for i in model.teachers[s.uri]), 1.0, np.inf)
+        rows.add(((i, 1.0) for i in model.teachers[s.uri]), 1.0, np.inf)
     for k, s in enumerate(optional):
-        add_row([(n + k, 1.0), *((i, -1.0) for i in model.teachers[s.uri])], -np.inf, 0.0)
-    for course, prereq in model.prereq_pairs:
-        add_row([(course, 1.0), (prereq, -1.0)], -np.inf, 0.0)
-    if budget is not None:
-        add_row(((i, float(v)) for i, v in enumerate(model.costs)), -np.inf, budget)
-    if max_hours is not None:
-        add_row(((i, float(v)) for i, v in enumerate(model.hours)), -np.inf, max_hours)
-
-    constraints = []
-    if lower:
-        matrix = coo_array((vals, (rows, cols)), shape=(len(lower), m)).tocsr()
-        constraints.append(LinearConstraint(matrix, np.array(lower), np.array(upper)))
-    integrality = np.zeros(m)
-    if integer:
-        integrality[:n] = 1
-    result = milp(
-        c=c,
-        integrality=integrality,
-        bounds=Bounds(np.zeros(m), np.ones(m)),
-        constraints=constraints,
-        options={"time_limit": time_limit, "mip_rel_gap": MIP_REL_GAP},
-    )
-    status = int(result.status)
+        rows.add([(n + k, 1.0), *((i, -1.0) for i in model.teachers[s.uri])], -np.inf, 0.0)
+    status, result = _run_milp(c, rows, n, integer, time_limit)
     if status == 2:
         return _Solution("infeasible", set(), math.inf, math.inf)
     if result.x is None:
@@ -415,6 +550,126 @@ def _solve_mip(
     raw_gap = getattr(result, "mip_gap", None)
     gap = 0.0 if not integer or raw_gap is None else max(0.0, float(raw_gap))
     return _Solution("optimal" if status == 0 else "feasible", chosen, bound, gap)
+
+
+def _tie_key(model: _Model, chosen: set[int]) -> tuple[float, float]:
+    covered = set().union(*(model.courses[i].skills for i in chosen)) if chosen else set()
+    bonus = sum(s.weight for s in model.optional if s.uri in covered)
+    return (round(float(sum(model.hours[i] for i in chosen)), 9), -bonus)
+
+
+def _with_hours(values: _Vector, hours: _Vector) -> _Vector:
+    """``values`` plus an hours tie-break scaled below any difference in ``values`` worth
+    quoting (all of it together is at most BONUS_FRACTION of the smallest positive value)."""
+    positive = values[values > 0]
+    total = float(hours.sum())
+    if total <= 0:
+        return values
+    if not positive.size:  # every course free: hours decide outright
+        return hours.copy()
+    return values + BONUS_FRACTION * float(positive.min()) * hours / total
+
+
+def _exact(model: _Model, request: PlanRequest) -> tuple[_Solution, bool]:
+    """The exact optimum, lexicographically: objective, then hours (for "cost" and "count"), then
+    optional weight. Returns the solution in the model's indices and whether the tie-breaks were
+    solved to optimality too.
+
+    "hours" and "cost" are one solve of the scaled sum (see module docstring). "count" is two:
+    the first, on the count alone, keeps the objective integral, which lets HiGHS round its
+    bounds up and prune, and may drop every course dominated on the required skills alone
+    (hours no longer matter there); a weighted sum would lose both and, on a random
+    1,000-course catalog, leave a gap of several percent at the time limit. The second caps the
+    count at that optimum and minimises the tie-breaks; it can only return another optimal
+    plan, so running out of time there costs the tie-breaks, never optimality.
+    """
+    started = time.perf_counter()
+    limit = request.time_limit_s
+    objective = request.objective
+    values = model.values(objective)
+    if objective != "count":
+        combined = _with_hours(values, model.hours) if objective == "cost" else values
+        sol = _solve_mip(
+            model,
+            combined,
+            bonus=True,
+            budget=request.budget,
+            max_hours=request.max_hours,
+            integer=True,
+            time_limit=limit,
+        )
+        return sol, sol.status == "optimal"
+    limited = [
+        v
+        for v, cap in ((model.costs, request.budget), (model.hours, request.max_hours))
+        if cap is not None
+    ]
+    keep = _undominated(model, {s.uri for s in model.required}, limited)
+    sub = _restrict(model, keep)
+    first = _solve_mip(
+        sub,
+        sub.values(objective),
+        bonus=False,
+        budget=request.budget,
+        max_hours=request.max_hours,
+        integer=True,
+        time_limit=limit,
+    )
+    if first.status in ("infeasible", "no_solution"):
+        return first, False
+    chosen = {keep[i] for i in first.chosen}
+    if first.status != "optimal":
+        return _Solution(first.status, chosen, first.bound, first.gap), False
+    primary = len(chosen)
+    remaining = limit - (time.perf_counter() - started)
+    second = _solve_mip(
+        model,
+        model.hours,
+        bonus=True,
+        budget=request.budget,
+        max_hours=request.max_hours,
+        integer=True,
+        time_limit=max(remaining, 0.1 * limit),
+        # Half a course of slack keeps the cap clear of the solver's feasibility tolerance
+        # while still admitting no plan with one course more.
+        caps=[(values, primary + 0.5)],
+    )
+    done = False
+    if second.status in ("optimal", "feasible"):
+        if len(second.chosen) <= primary and _tie_key(model, second.chosen) <= _tie_key(
+            model, chosen
+        ):
+            chosen = second.chosen
+        done = second.status == "optimal"
+    return _Solution("optimal", chosen, float(primary), 0.0), done
+
+
+def _drop(request: PlanRequest, model: _Model) -> tuple[list[GapSkill], float] | None:
+    """The required skills to leave out so the rest fits the limits as given: the plan within
+    the limits that covers the most required weight, cheapest (on the objective) among those.
+    Returns the skills it leaves uncovered and that plan's objective value, or None when the
+    solver finds nothing in time."""
+    n = len(model.courses)
+    required = model.required
+    values = model.values(request.objective)
+    c = np.zeros(n + len(required))
+    weights = np.array([s.weight for s in required])
+    c[n:] = -weights
+    # Lexicographic by scaling, as for the optional bonus: all plan value together is worth less
+    # than a 1e-4 share of the lightest skill.
+    total = float(values.sum())
+    if total > 0:
+        c[:n] = BONUS_FRACTION * float(weights.min()) * values / total
+    rows = _common_rows(model, _caps(model, request.budget, request.max_hours))
+    for k, s in enumerate(required):
+        rows.add([(n + k, 1.0), *((i, -1.0) for i in model.teachers[s.uri])], -np.inf, 0.0)
+    status, result = _run_milp(c, rows, n, True, request.time_limit_s)
+    if status == 2 or result.x is None:
+        return None
+    x = np.asarray(result.x, dtype=np.float64)
+    chosen = [i for i in range(n) if x[i] > 0.5]
+    covered = set().union(*(model.courses[i].skills for i in chosen)) if chosen else set()
+    return [s for s in required if s.uri not in covered], float(values[chosen].sum())
 
 
 def _greedy(model: _Model, values: np.ndarray[Any, np.dtype[np.float64]]) -> set[int]:
@@ -542,8 +797,8 @@ def _steps(model: _Model, chosen: set[int]) -> list[Step]:
     def pick(ready: list[str]) -> str:
         # Ties between courses that are ready: the one covering most remaining required weight.
         def score(cid: str) -> tuple[float, str]:
-            gain = sum(weight[u] for u in model.courses[ids[cid]].skills if u in weight)
-            gain -= sum(weight[u] for u in covered if u in model.courses[ids[cid]].skills)
+            skills = model.courses[ids[cid]].skills
+            gain = sum(weight[u] for u in skills if u in weight and u not in covered)
             return (-gain, cid)
 
         best = min(ready, key=score)
@@ -677,7 +932,28 @@ def _infeasible(request: PlanRequest, model: _Model) -> InfeasiblePlan:
             f"{skills}: the cheapest plan costs {_num(min_budget or 0)} and the shortest takes "
             f"{_num(min_hours or 0)} hours. Raise both."
         )
-    return InfeasiblePlan(" ".join(sentences), tuple(sorted(binds)), min_budget, min_hours)
+    drop: list[GapSkill] = []
+    drop_sentence = ""
+    found = _drop(request, model)
+    if found is not None and found[0]:
+        drop = found[0]
+        limits = " and ".join(
+            name
+            for name, cap in (("budget", request.budget), ("deadline", request.max_hours))
+            if cap is not None
+        )
+        if len(drop) == len(model.required):
+            drop_sentence = f"Within your {limits} no plan covers any of the {skills}."
+        else:
+            kept = len(model.required) - len(drop)
+            drop_sentence = (
+                f"Or leave out {_plural(len(drop), f'{what} skill')} ({_labels(drop)}): "
+                f"the other {kept} fit within your {limits}."
+            )
+        sentences.append(drop_sentence)
+    return InfeasiblePlan(
+        " ".join(sentences), tuple(sorted(binds)), min_budget, min_hours, drop, drop_sentence
+    )
 
 
 def _within_limits(request: PlanRequest, model: _Model, chosen: set[int]) -> bool:
@@ -699,6 +975,10 @@ def plan(request: PlanRequest) -> Plan:
     _validate(request)
     usable, unusable = _usable(request.courses)
     model, _coverable, uncovered = _build(request, usable)
+    # Dominated courses can never improve any plan on any measure, under any limit: drop them
+    # once for every solver below (greedy included).
+    gap_uris = {s.uri for s in (*model.required, *model.optional)}
+    model = _restrict(model, _undominated(model, gap_uris, [model.hours, model.costs]))
     values = model.values(request.objective)
     limit = request.time_limit_s
 
@@ -709,17 +989,10 @@ def plan(request: PlanRequest) -> Plan:
     notes: list[str] = []
     chosen: set[int] = set()
     optimal, gap, bound = True, 0.0, 0.0
+    tie_break_optimal = True
     if model.required or model.optional:
         if method == "exact":
-            sol = _solve_mip(
-                model,
-                values,
-                bonus=True,
-                budget=request.budget,
-                max_hours=request.max_hours,
-                integer=True,
-                time_limit=limit,
-            )
+            sol, tie_break_optimal = _exact(model, request)
             if sol.status == "infeasible":
                 raise _infeasible(request, model)
             if sol.status == "no_solution":
@@ -739,15 +1012,7 @@ def plan(request: PlanRequest) -> Plan:
             if not _within_limits(request, model, chosen):
                 # Greedy ignores the budget and deadline; an exact solve settles whether any
                 # plan fits, and says which constraint binds when none does.
-                sol = _solve_mip(
-                    model,
-                    values,
-                    bonus=True,
-                    budget=request.budget,
-                    max_hours=request.max_hours,
-                    integer=True,
-                    time_limit=limit,
-                )
+                sol, tie_break_optimal = _exact(model, request)
                 if sol.status == "infeasible":
                     raise _infeasible(request, model)
                 if sol.status == "no_solution":
@@ -804,4 +1069,5 @@ def plan(request: PlanRequest) -> Plan:
         solve_ms=(time.perf_counter() - started) * 1000,
         summary=_summary(request, steps, uncovered, len(unusable), method, optimal, gap),
         notes=notes,
+        tie_break_optimal=optimal and tie_break_optimal,
     )
