@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 
@@ -36,6 +36,7 @@ from scipy.stats import beta as beta_dist  # type: ignore[import-untyped]
 
 Source = Literal["practice", "assessment", "award", "prior_learning", "combined"]
 Confidence = Literal["low", "medium", "high"]
+SkillT = TypeVar("SkillT", bound=Hashable)
 
 # The credible interval reported on every estimate.
 INTERVAL = 0.80
@@ -580,17 +581,17 @@ def fit_bkt(
 
 
 def _sequences_by_skill(
-    rows: Iterable[tuple[Hashable, Hashable, int | bool]],
-) -> tuple[list[Hashable], list[np.ndarray], np.ndarray, list[list[int]]]:
+    rows: Iterable[tuple[Hashable, SkillT, int | bool]],
+) -> tuple[list[SkillT], list[np.ndarray], np.ndarray, list[list[int]]]:
     """Group (learner, skill, correct) rows into per-(learner, skill) sequences.
 
     Returns the skills, the sequences, each sequence's skill index, and each sequence's row
     indices (to put predictions back in row order).
     """
-    index: dict[tuple[Hashable, Hashable], int] = {}
+    index: dict[tuple[Hashable, SkillT], int] = {}
     answers: list[list[int]] = []
     row_ids: list[list[int]] = []
-    skill_ids: dict[Hashable, int] = {}
+    skill_ids: dict[SkillT, int] = {}
     seq_skill: list[int] = []
     for i, (learner, skill, correct) in enumerate(rows):
         if correct not in (0, 1):
@@ -609,7 +610,7 @@ def _sequences_by_skill(
 
 
 def fit_bkt_per_skill(
-    rows: Iterable[tuple[Hashable, Hashable, int | bool]],
+    rows: Iterable[tuple[Hashable, SkillT, int | bool]],
     *,
     forgetting: bool = False,
     restarts: int = 3,
@@ -618,7 +619,7 @@ def fit_bkt_per_skill(
     prior_strength: float = 2.0,
     seed: int = 0,
     version: str = "em",
-) -> dict[Hashable, BKTParams]:
+) -> dict[SkillT, BKTParams]:
     """Every skill's parameters from a log of (learner, skill, correct) rows in time order.
 
     All skills are fitted in one vectorised EM (each with its own parameters), which is what
@@ -642,8 +643,8 @@ def fit_bkt_per_skill(
 
 
 def predict_per_skill(
-    params: Mapping[Hashable, BKTParams],
-    rows: Iterable[tuple[Hashable, Hashable, int | bool]],
+    params: Mapping[SkillT, BKTParams],
+    rows: Iterable[tuple[Hashable, SkillT, int | bool]],
     default: BKTParams = DEFAULT_BKT,
 ) -> np.ndarray:
     """P(correct) for each (learner, skill, correct) row from that learner's earlier answers on
