@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -176,6 +177,52 @@ def keys_rotate(institution: Annotated[str, typer.Option(help="institution slug"
     except DomainError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from exc
+
+
+@app.command("import-esco")
+def import_esco(
+    directory: Annotated[
+        Path, typer.Argument(help="an ESCO CSV release (skills_en.csv, occupations_en.csv, ...)")
+    ],
+    version: Annotated[
+        str | None, typer.Option(help="release version (default: from the folder's name)")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="refuse relations to concepts the release does not define")
+    ] = False,
+) -> None:
+    """Replace the skills framework with an ESCO release (validated first; all or nothing)."""
+    from microcred.catalog import framework
+    from microcred.kit.db import make_engine, make_sessionmaker, unit_of_work
+    from microcred.kit.errors import DomainError
+    from microcred.kit.principal import SYSTEM
+
+    engine = make_engine(get_settings())
+    started = time.perf_counter()
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            result = framework.import_esco(
+                session, directory=directory, actor=SYSTEM, version=version, strict=strict
+            )
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"imported ESCO {result.version} in {time.perf_counter() - started:.1f} s: "
+        f"{result.skills} skills, "
+        f"{result.skill_groups} skill groups, {result.occupations} occupations, "
+        f"{result.essential} essential and {result.optional} optional relations, "
+        f"{result.hierarchy_links} hierarchy links"
+    )
+    if result.skipped_relations or result.skipped_links:
+        typer.echo(
+            f"skipped {result.skipped_relations} relation(s) and {result.skipped_links} "
+            "hierarchy link(s) to concepts the release does not define, e.g.:"
+        )
+        for example in result.skipped_examples[:3]:
+            typer.echo(f"  {example}")
 
 
 @app.command()

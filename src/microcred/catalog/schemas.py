@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
 from microcred.kit.schemas import InputModel
 
@@ -24,6 +24,21 @@ ResultType = Literal[
     "RubricScore",
     "ScaledScore",
     "Status",
+]
+
+
+Delivery = Literal["self-paced", "scheduled", "blended"]
+Endorsement = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Cost = Annotated[
+    Decimal,
+    Field(ge=0, lt=10_000_000, decimal_places=2, description="price in `currency`; 0 if free"),
+]
+Currency = Annotated[
+    str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR (needed if cost > 0)")
+]
+Prerequisites = Annotated[
+    list[uuid.UUID],
+    Field(max_length=50, description="ids of this institution's achievements to hold first"),
 ]
 
 
@@ -70,6 +85,13 @@ class AchievementIn(InputModel):
     validity_months: int | None = Field(default=None, ge=1, le=600)
     alignments: list[AlignmentIn] = Field(default_factory=list, max_length=100)
     result_descriptions: list[ResultDescriptionIn] = Field(default_factory=list, max_length=50)
+    cost: Cost | None = None
+    currency: Currency | None = None
+    delivery: Delivery | None = None
+    endorsements: list[Endorsement] = Field(
+        default_factory=list, max_length=20, description="organisations that vouch for it"
+    )
+    prerequisites: Prerequisites = Field(default_factory=list)
 
 
 class AchievementUpdate(InputModel):
@@ -84,6 +106,15 @@ class AchievementUpdate(InputModel):
     validity_months: int | None = Field(default=None, ge=1, le=600)
     alignments: list[AlignmentIn] | None = Field(default=None, max_length=100)
     result_descriptions: list[ResultDescriptionIn] | None = Field(default=None, max_length=50)
+    cost: Cost | None = None
+    currency: Currency | None = None
+    delivery: Delivery | None = None
+    endorsements: list[Endorsement] | None = Field(default=None, max_length=20)
+    prerequisites: Prerequisites | None = None
+
+
+class PrerequisitesIn(InputModel):
+    prerequisites: Prerequisites
 
 
 class AchievementOut(BaseModel):
@@ -105,6 +136,13 @@ class AchievementOut(BaseModel):
     updated_at: dt.datetime
     alignments: list[AlignmentOut]
     result_descriptions: list[ResultDescriptionOut]
+    cost: Decimal | None
+    currency: str | None
+    delivery: str | None
+    endorsements: list[str]
+    prerequisites: list[uuid.UUID] = Field(
+        default_factory=list, description="ids of the achievements to hold first"
+    )
 
 
 class EscoSkillOut(BaseModel):
@@ -112,3 +150,44 @@ class EscoSkillOut(BaseModel):
     label: str
     skill_type: str
     description: str
+
+
+class FrameworkSkillHit(BaseModel):
+    """A skill found by label; `matched` is the alternative label that matched, if not the
+    preferred one."""
+
+    uri: str
+    label: str
+    skill_type: str
+    description: str
+    matched: str | None
+
+
+class FrameworkSkillOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    uri: str
+    label: str
+    skill_type: str
+    reuse_level: str
+    description: str
+
+
+class OccupationHit(BaseModel):
+    id: str = Field(description="the UUID at the end of the ESCO concept URI")
+    uri: str
+    label: str
+    isco_group: str
+    description: str
+    matched: str | None
+
+
+class OccupationOut(BaseModel):
+    id: str = Field(description="the UUID at the end of the ESCO concept URI")
+    uri: str
+    label: str
+    alt_labels: list[str]
+    description: str
+    isco_group: str
+    framework_version: str
+    essential_skills: list[FrameworkSkillOut]
+    optional_skills: list[FrameworkSkillOut]

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from microcred.catalog import esco
 from microcred.catalog import repository as repo
+
+# The skills framework's operations live in framework.py; routes and other contexts reach them
+# here, like every other catalog operation.
+from microcred.catalog.framework import (
+    FrameworkImport,
+    all_framework_skills,
+    framework_skills,
+    framework_version,
+    get_occupation,
+    import_esco,
+    load_bundled_framework,
+    search_framework_skills,
+    search_occupations,
+)
 from microcred.catalog.models import Achievement, ResultDescription, SkillAlignment
 from microcred.catalog.schemas import (
     AchievementIn,
@@ -21,6 +37,36 @@ from microcred.kit import audit
 from microcred.kit.errors import Conflict, InvalidInput, NotFound
 from microcred.kit.pagination import PageRequest
 from microcred.kit.principal import Principal
+
+__all__ = [
+    "DELIVERY_MODES",
+    "FrameworkImport",
+    "achievements_by_keys",
+    "all_framework_skills",
+    "create_achievement",
+    "ensure_result_descriptions",
+    "framework_skills",
+    "framework_version",
+    "get_achievement",
+    "get_occupation",
+    "import_esco",
+    "institution_achievements",
+    "list_achievements",
+    "load_bundled_framework",
+    "prerequisite_ids",
+    "prerequisites_of",
+    "published_achievement",
+    "retire_achievement",
+    "search_framework_skills",
+    "search_occupations",
+    "set_prerequisites",
+    "snapshot",
+    "update_achievement",
+]
+
+DELIVERY_MODES = ("self-paced", "scheduled", "blended")
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+MAX_COST = Decimal("10000000")
 
 
 def snapshot(achievement: Achievement) -> dict[str, Any]:
@@ -38,7 +84,88 @@ def snapshot(achievement: Achievement) -> dict[str, Any]:
         "validity_months": achievement.validity_months,
         "alignments": [a.target_url for a in achievement.alignments],
         "result_descriptions": [r.key for r in achievement.result_descriptions],
+        "cost": str(achievement.cost) if achievement.cost is not None else None,
+        "currency": achievement.currency,
+        "delivery": achievement.delivery,
+        "endorsements": list(achievement.endorsements or []),
     }
+
+
+def _state(session: Session, achievement: Achievement) -> dict[str, Any]:
+    """The snapshot plus the prerequisites (a query: they are not a relationship)."""
+    found = repo.prerequisites_of_achievements(session, achievement_ids=[achievement.id])
+    return {**snapshot(achievement), "prerequisites": sorted(str(p) for p in found[achievement.id])}
+
+
+def _check_offer(cost: Decimal | None, currency: str | None, delivery: str | None) -> None:
+    """What a learner weighs when choosing. The API's schemas check the same, but SQLite has no
+    CHECK constraint for these columns (see the model), so the service is the last guard."""
+    if cost is not None and not (0 <= cost < MAX_COST):
+        raise InvalidInput(f"cost: must be at least 0 and below {MAX_COST}")
+    if currency is not None and not CURRENCY.match(currency):
+        raise InvalidInput("currency: an ISO 4217 code of three capital letters, such as EUR")
+    if cost is not None and cost > 0 and currency is None:
+        raise InvalidInput("currency: required when the achievement has a cost")
+    if currency is not None and cost is None:
+        raise InvalidInput("cost: required with a currency (or leave both empty)")
+    if delivery is not None and delivery not in DELIVERY_MODES:
+        raise InvalidInput(f"delivery: one of {', '.join(DELIVERY_MODES)}")
+
+
+def _endorsements(items: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    seen: set[str] = set()
+    for position, item in enumerate(items):
+        name = " ".join(item.split())
+        if not name or len(name) > 200:
+            raise InvalidInput(f"endorsements[{position}]: a name of 1 to 200 characters")
+        if name.casefold() in seen:
+            raise InvalidInput(f"endorsements[{position}]: {name!r} listed twice")
+        seen.add(name.casefold())
+        out.append(name)
+    return out
+
+
+def _apply_prerequisites(
+    session: Session, *, achievement: Achievement, wanted: Iterable[uuid.UUID]
+) -> bool:
+    """Replace the achievement's prerequisites; False when they are already these."""
+    ids = list(dict.fromkeys(wanted))
+    if achievement.id in ids:
+        raise InvalidInput("prerequisites: an achievement cannot be its own prerequisite")
+    institution_id = achievement.institution_id
+    found = repo.achievements_by_ids(session, institution_id=institution_id, ids=ids)
+    unknown = [str(i) for i in ids if i not in found]
+    if unknown:
+        # The same words for another institution's achievement as for none at all: a tenant
+        # must not learn which ids exist elsewhere.
+        raise InvalidInput(
+            f"prerequisites: not an achievement of this institution: {', '.join(unknown)}"
+        )
+    current = set(
+        repo.prerequisites_of_achievements(session, achievement_ids=[achievement.id])[
+            achievement.id
+        ]
+    )
+    if set(ids) == current:
+        return False
+    retired = [found[i].name for i in ids if i not in current and found[i].status == "retired"]
+    if retired:
+        raise Conflict(f"prerequisites: {retired[0]!r} is retired and cannot become one")
+    # Imported here: the planner module brings NumPy and SciPy, which nothing else on the
+    # catalog's paths (the import-esco command, every page) needs.
+    from microcred.learning.planner import find_cycle
+
+    graph = prerequisites_of(session, institution_id=institution_id)
+    graph[achievement.id] = set(ids)
+    cycle = find_cycle({str(k): {str(v) for v in vs} for k, vs in graph.items()})
+    if cycle:
+        cycle_ids = [uuid.UUID(c) for c in cycle]
+        names = repo.achievements_by_ids(session, institution_id=institution_id, ids=cycle_ids)
+        path = " → ".join(names[c].name if c in names else str(c) for c in cycle_ids)
+        raise Conflict(f"prerequisites: that would make a cycle: {path} (each needs the next)")
+    repo.replace_prerequisites(session, achievement_id=achievement.id, prerequisite_ids=ids)
+    return True
 
 
 def _alignments(items: Sequence[AlignmentIn]) -> list[SkillAlignment]:
@@ -105,11 +232,18 @@ def create_achievement(
         hours=data.hours,
         status_purpose=data.status_purpose,
         validity_months=data.validity_months,
+        cost=data.cost,
+        currency=data.currency,
+        delivery=data.delivery,
+        endorsements=_endorsements(data.endorsements),
         alignments=_alignments(data.alignments),
         result_descriptions=_result_descriptions(data.result_descriptions),
     )
+    _check_offer(achievement.cost, achievement.currency, achievement.delivery)
     session.add(achievement)
     session.flush()
+    if data.prerequisites:
+        _apply_prerequisites(session, achievement=achievement, wanted=data.prerequisites)
     audit.record(
         session,
         actor=actor,
@@ -117,7 +251,7 @@ def create_achievement(
         subject_type="achievement",
         subject_id=achievement.id,
         institution_id=institution_id,
-        after=snapshot(achievement),
+        after=_state(session, achievement),
     )
     return achievement
 
@@ -160,7 +294,10 @@ def update_achievement(
     achievement_id: uuid.UUID,
     data: AchievementUpdate,
 ) -> Achievement:
-    """Change an achievement and bump its version; credentials already issued keep theirs."""
+    """Change an achievement. A change to what its credentials attest (names, criteria, skills,
+    results ...) bumps its version; credentials already issued keep theirs. The offer (cost,
+    currency, delivery, endorsements) and the prerequisites are not in any credential, so they
+    change without a new version, audited all the same."""
     actor.require_role("issuer")
     achievement = get_achievement(
         session, institution_id=institution_id, achievement_id=achievement_id
@@ -170,23 +307,37 @@ def update_achievement(
     changes = data.model_dump(exclude_unset=True)
     if not changes:
         raise InvalidInput("nothing to change")
-    before = snapshot(achievement)
+    before = _state(session, achievement)
+    attested = False
     for key in ("name", "description", "criteria_narrative", "hours", "validity_months"):
         if key in changes:
             setattr(achievement, key, changes[key])
+            attested = True
     for key in ("criteria_url", "image_url"):
         if key in changes:
             value = getattr(data, key)
             setattr(achievement, key, str(value) if value else None)
+            attested = True
+    for key in ("cost", "currency", "delivery"):
+        if key in changes:
+            setattr(achievement, key, changes[key])
+    if "endorsements" in changes:
+        achievement.endorsements = _endorsements(data.endorsements or [])
+    _check_offer(achievement.cost, achievement.currency, achievement.delivery)
     if data.alignments is not None:
         achievement.alignments.clear()
         session.flush()
         achievement.alignments.extend(_alignments(data.alignments))
+        attested = True
     if data.result_descriptions is not None:
         achievement.result_descriptions.clear()
         session.flush()
         achievement.result_descriptions.extend(_result_descriptions(data.result_descriptions))
-    achievement.version += 1
+        attested = True
+    if data.prerequisites is not None:
+        _apply_prerequisites(session, achievement=achievement, wanted=data.prerequisites)
+    if attested:
+        achievement.version += 1
     session.flush()
     audit.record(
         session,
@@ -196,9 +347,67 @@ def update_achievement(
         subject_id=achievement.id,
         institution_id=institution_id,
         before=before,
-        after=snapshot(achievement),
+        after=_state(session, achievement),
     )
     return achievement
+
+
+def set_prerequisites(
+    session: Session,
+    *,
+    actor: Principal,
+    institution_id: uuid.UUID,
+    achievement_id: uuid.UUID,
+    prerequisite_ids: Iterable[uuid.UUID],
+) -> Achievement:
+    """Replace what a learner should hold before this achievement (same institution only; no
+    cycles). Not in any credential, so no new version; audited when something changed."""
+    actor.require_role("issuer")
+    achievement = get_achievement(
+        session, institution_id=institution_id, achievement_id=achievement_id
+    )
+    if achievement.status == "retired":
+        raise Conflict("a retired achievement cannot change")
+    before = _state(session, achievement)
+    if _apply_prerequisites(session, achievement=achievement, wanted=prerequisite_ids):
+        audit.record(
+            session,
+            actor=actor,
+            action="achievement.prerequisites",
+            subject_type="achievement",
+            subject_id=achievement.id,
+            institution_id=institution_id,
+            before={"prerequisites": before["prerequisites"]},
+            after={"prerequisites": _state(session, achievement)["prerequisites"]},
+        )
+    return achievement
+
+
+def prerequisites_of(
+    session: Session, *, institution_id: uuid.UUID
+) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """Every achievement of the institution (retired ones too) with the set it needs: the
+    planner's graph."""
+    graph: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for achievement_id, prerequisite_id in repo.prerequisite_edges(
+        session, institution_id=institution_id
+    ):
+        needs = graph.setdefault(achievement_id, set())
+        if prerequisite_id is not None:
+            needs.add(prerequisite_id)
+    return graph
+
+
+def prerequisite_ids(
+    session: Session, *, achievement_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """Each achievement's prerequisites, by the prerequisites' names (for display)."""
+    return repo.prerequisites_of_achievements(session, achievement_ids=achievement_ids)
+
+
+def institution_achievements(session: Session, *, institution_id: uuid.UUID) -> list[Achievement]:
+    """All of the institution's achievements by name (the console's prerequisite choices)."""
+    return repo.institution_achievements(session, institution_id=institution_id)
 
 
 def retire_achievement(
@@ -261,7 +470,7 @@ def ensure_result_descriptions(
     missing = [d for d in descriptions if d.key not in present]
     if not missing:
         return achievement
-    before = snapshot(achievement)
+    before = _state(session, achievement)
     start = len(achievement.result_descriptions)
     achievement.result_descriptions.extend(
         ResultDescription(position=start + i, **d.model_dump()) for i, d in enumerate(missing)
@@ -276,7 +485,7 @@ def ensure_result_descriptions(
         subject_id=achievement.id,
         institution_id=institution_id,
         before=before,
-        after=snapshot(achievement),
+        after=_state(session, achievement),
         reason="result descriptions for the assessment",
     )
     return achievement
