@@ -30,6 +30,7 @@ from microcred.kit.settings import Settings, get_settings
 from microcred.kit.web import problems
 from microcred.kit.web.ratelimit import PublicRateLimit
 from microcred.kit.web.templating import templates
+from microcred.learning import views as learning_views
 
 log = logging.getLogger(__name__)
 Scope = MutableMapping[str, Any]
@@ -197,6 +198,7 @@ def create_app(
     app.include_router(assessment_views.router)
     app.include_router(catalog_views.router)
     app.include_router(credentials_console.router)
+    app.include_router(learning_views.router)
     app.mount("/static", StaticFiles(directory=str(files("microcred") / "static")), name="static")
     app.add_middleware(PublicRateLimit, per_minute=settings.public_rate_limit_per_minute)
     app.add_middleware(BodyLimitAndHeaders, max_bytes=settings.max_upload_bytes)
