@@ -15,11 +15,24 @@ from microcred.learning.planner import (
     CyclicPrerequisites,
     GapSkill,
     InfeasiblePlan,
+    Plan,
     PlanRequest,
     find_cycle,
-    plan,
     topological_order,
 )
+from microcred.learning.planner import plan as _plan
+
+
+def plan(request: PlanRequest) -> Plan:
+    """The planner, with the order invariant checked on every plan any test produces: each step
+    comes after all of its prerequisites, and every prerequisite is in the plan."""
+    result = _plan(request)
+    taken: set[str] = set()
+    for step in result.steps:
+        assert step.course.prerequisites <= taken, (step.course.id, taken)
+        taken.add(step.course.id)
+    assert [s.order for s in result.steps] == list(range(1, len(result.steps) + 1))
+    return result
 
 
 def skill(uri: str, weight: float = 1.0, essential: bool = True) -> GapSkill:
@@ -35,6 +48,56 @@ def course(cid: str, skills: str, hours: float, cost: float = 0.0, pre: str = ""
         cost=cost,
         prerequisites=frozenset(pre.split()),
     )
+
+
+def closed_subsets(courses: list[Course]) -> list[tuple[Course, ...]]:
+    out = []
+    for r in range(len(courses) + 1):
+        for subset in itertools.combinations(courses, r):
+            ids = {c.id for c in subset}
+            if all(c.prerequisites <= ids for c in subset):
+                out.append(subset)
+    return out
+
+
+def within(request: PlanRequest, subset: tuple[Course, ...]) -> bool:
+    return (request.budget is None or sum(c.cost for c in subset) <= request.budget) and (
+        request.max_hours is None or sum(c.hours for c in subset) <= request.max_hours
+    )
+
+
+def brute_force_ties(request: PlanRequest) -> tuple[float, float] | None:
+    """(objective, hours) minimised lexicographically, by brute force: the tie-break "count"
+    and "cost" promise."""
+    taught = set().union(*(c.skills for c in request.courses)) if request.courses else set()
+    required = {
+        s.uri for s in request.gap if (request.require == "all" or s.essential) and s.uri in taught
+    }
+    best: tuple[float, float] | None = None
+    for subset in closed_subsets(list(request.courses)):
+        if not required <= set().union(set(), *(c.skills for c in subset)):
+            continue
+        if not within(request, subset):
+            continue
+        hours = float(sum(c.hours for c in subset))
+        value = {"hours": hours, "cost": sum(c.cost for c in subset), "count": len(subset)}
+        key = (float(value[request.objective]), hours)
+        best = key if best is None or key < best else best
+    return best
+
+
+def best_coverage_within_limits(request: PlanRequest) -> float:
+    """The most required weight any prerequisite-closed plan within the limits covers."""
+    taught = set().union(*(c.skills for c in request.courses))
+    required = [
+        s for s in request.gap if (request.require == "all" or s.essential) and s.uri in taught
+    ]
+    best = 0.0
+    for subset in closed_subsets(list(request.courses)):
+        if within(request, subset):
+            covered = set().union(set(), *(c.skills for c in subset))
+            best = max(best, sum(s.weight for s in required if s.uri in covered))
+    return best
 
 
 def brute_force(request: PlanRequest) -> float | None:
@@ -71,6 +134,10 @@ def catalogs(draw: st.DrawFn) -> PlanRequest:
     n_skills = draw(st.integers(1, 6))
     uris = [f"s{i}" for i in range(n_skills)]
     n_courses = draw(st.integers(1, 8))
+    # Half the catalogs draw from a few values, so ties and dominated courses are common.
+    few = draw(st.booleans())
+    hours_range = (1, 3) if few else (1, 40)
+    cost_range = (0, 2) if few else (0, 300)
     courses = []
     for i in range(n_courses):
         taught = draw(st.sets(st.sampled_from([*uris, "other"]), min_size=1, max_size=3))
@@ -83,8 +150,8 @@ def catalogs(draw: st.DrawFn) -> PlanRequest:
                 id=f"c{i}",
                 name=f"C{i}",
                 skills=frozenset(taught),
-                hours=float(draw(st.integers(1, 40))),
-                cost=float(draw(st.integers(0, 300))),
+                hours=float(draw(st.integers(*hours_range))),
+                cost=float(draw(st.integers(*cost_range))),
                 prerequisites=frozenset(pre),
             )
         )
@@ -106,9 +173,10 @@ def test_exact_matches_brute_force_and_greedy_is_never_better(request: PlanReque
     assert exact.method == "exact"
     assert exact.optimal
     assert exact.objective_value == pytest.approx(expected)
-    ids = [s.course.id for s in exact.steps]
-    for position, step in enumerate(exact.steps):
-        assert step.course.prerequisites <= set(ids[:position])
+    if request.objective != "hours" and exact.tie_break_optimal:
+        ties = brute_force_ties(request)
+        assert ties is not None
+        assert exact.total_hours == pytest.approx(ties[1])
 
     greedy = plan(
         PlanRequest(
@@ -145,6 +213,30 @@ def test_limits_agree_with_brute_force(request: PlanRequest, budget: int, hours:
         with pytest.raises(InfeasiblePlan) as info:
             plan(limited)
         assert info.value.binds
+        # The other way out: leaving out exactly the reported skills is the lightest drop.
+        taught = set().union(*(c.skills for c in limited.courses))
+        required = [
+            s for s in limited.gap if (limited.require == "all" or s.essential) and s.uri in taught
+        ]
+        dropped = sum(s.weight for s in info.value.drop)
+        assert sum(s.weight for s in required) - dropped == pytest.approx(
+            best_coverage_within_limits(limited)
+        )
+        assert info.value.drop and {s.uri for s in info.value.drop} <= {s.uri for s in required}
+        assert info.value.drop_sentence in str(info.value)
+        rest = [s for s in limited.gap if s not in info.value.drop]
+        assert (
+            brute_force(
+                PlanRequest(
+                    rest,
+                    limited.courses,
+                    require=limited.require,
+                    budget=limited.budget,
+                    max_hours=limited.max_hours,
+                )
+            )
+            is not None
+        )
         # The reported minimum actually makes the problem feasible on its own, when it is
         # claimed to.
         if info.value.binds == ("deadline",) and info.value.min_hours is not None:
@@ -159,6 +251,7 @@ def test_limits_agree_with_brute_force(request: PlanRequest, budget: int, hours:
             assert brute_force(relaxed) is not None
     else:
         result = plan(limited)
+        assert result.optimal
         assert result.objective_value == pytest.approx(expected)
         assert result.total_cost <= budget + 1e-9
         assert result.total_hours <= hours + 1e-9
@@ -390,3 +483,64 @@ def test_thousand_course_catalog_solves_exactly() -> None:
     ids = [s.course.id for s in result.steps]
     for position, step in enumerate(result.steps):
         assert step.course.prerequisites <= set(ids[:position])
+
+
+def test_leaving_out_skills_is_offered_when_limits_bind() -> None:
+    courses = [course("a", "x", 10), course("b", "y", 10), course("c", "z", 50)]
+    gap = [skill("x"), skill("y"), skill("z")]
+    with pytest.raises(InfeasiblePlan) as info:
+        plan(PlanRequest(gap, courses, max_hours=25))
+    assert info.value.min_hours == 70
+    assert [s.uri for s in info.value.drop] == ["z"]
+    assert info.value.drop_sentence == (
+        "Or leave out 1 essential skill (Z): the other 2 fit within your deadline."
+    )
+    assert str(info.value).endswith(info.value.drop_sentence)
+    # A heavier skill is kept at the price of two lighter ones.
+    heavy = [skill("x", 1), skill("y", 1), skill("z", 5)]
+    with pytest.raises(InfeasiblePlan) as weighted:
+        plan(PlanRequest(heavy, courses, max_hours=55))
+    assert sorted(s.uri for s in weighted.value.drop) == ["x", "y"]
+
+
+def test_count_ties_go_to_the_fewest_hours() -> None:
+    courses = [course("long", "a b", 90), course("short", "a b", 10), course("mid", "a", 5)]
+    result = plan(PlanRequest([skill("a"), skill("b")], courses, objective="count"))
+    assert [s.course.id for s in result.steps] == ["short"]
+    assert result.tie_break_optimal
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("objective", ["hours", "cost", "count"])
+def test_seeded_catalogs_with_prerequisites_match_brute_force(seed: int, objective: str) -> None:
+    # Deterministic complement to the hypothesis tests: 10 courses, dense prerequisite chains,
+    # a budget and a deadline that bind in some seeds and not in others.
+    rng = random.Random(seed)
+    uris = [f"s{i}" for i in range(5)]
+    courses = [
+        Course(
+            f"c{i}",
+            f"C{i}",
+            frozenset(rng.sample(uris, rng.randint(1, 3))),
+            float(rng.randint(1, 20)),
+            float(rng.randint(0, 100)),
+            frozenset(f"c{j}" for j in rng.sample(range(i), min(i, rng.randint(0, 2)))),
+        )
+        for i in range(10)
+    ]
+    gap = [GapSkill(u, u, rng.choice([1.0, 2.0]), rng.random() < 0.7) for u in uris]
+    request = PlanRequest(
+        gap,
+        courses,
+        objective=objective,  # type: ignore[arg-type]
+        budget=float(rng.randint(50, 400)),
+        max_hours=float(rng.randint(10, 80)),
+    )
+    expected = brute_force(request)
+    if expected is None:
+        with pytest.raises(InfeasiblePlan):
+            plan(request)
+    else:
+        result = plan(request)
+        assert result.optimal
+        assert result.objective_value == pytest.approx(expected)
