@@ -19,7 +19,10 @@ The model, solved exactly as a mixed-integer program with SciPy's HiGHS (`scipy.
   cost or 1 (the learner's choice). The bonus is lexicographic by scaling: all of it together is
   at most ``1e-4`` of the cheapest course's ``v_c``, so it only breaks ties between plans whose
   primary values differ by less than that (below the precision anyone quotes hours or prices at):
-  among the cheapest plans, the one covering more optional weight wins.
+  among the cheapest plans, the one covering more optional weight wins. For "cost" and "count"
+  the fewest hours break ties first (scaled the same way for "cost"; for "count" by a second
+  solve capped at the optimal count, see `_exact`). Courses dominated on every measure are
+  dropped before any solve (see `_undominated`).
 
 Why exact *and* greedy: set cover with prerequisites is NP-hard, but at catalog scale (hundreds of
 gap skills, a thousand courses) HiGHS proves optimality in milliseconds, and an exact answer is
