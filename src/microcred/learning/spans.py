@@ -313,7 +313,6 @@ class TokenSpan:
     confidence: float
 
 
-@lru_cache(maxsize=1)
 def _bundled_model() -> bytes:
     return (files("microcred.learning") / "data" / MODEL_RESOURCE).read_bytes()
 
@@ -327,12 +326,15 @@ class SpanTagger:
 
     model_path: Path | None = None
     _tagger: pycrfsuite.Tagger = field(init=False, repr=False)
+    # CRFsuite reads an in-memory model in place, so its bytes must live as long as the tagger.
+    _model: bytes = field(init=False, repr=False, default=b"")
     _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self._tagger = pycrfsuite.Tagger()
         if self.model_path is None:
-            self._tagger.open_inmemory(_bundled_model())
+            self._model = _bundled_model()
+            self._tagger.open_inmemory(self._model)
         else:
             self._tagger.open(str(self.model_path))
 
@@ -353,8 +355,7 @@ class SpanTagger:
                     for slot, letter in enumerate(letters):
                         probs[slot][i][letter] += p
         out: list[TokenSpan] = []
-        for slot, kind in enumerate(KINDS):
-            tags = [t.split("|")[slot][0] for t in joint]
+        for slot, (kind, tags) in enumerate(zip(KINDS, split_tags(joint), strict=True)):
             for start, end in bio_spans(tags):
                 confidence = min(probs[slot][i][tags[i]] for i in range(start, end))
                 out.append(TokenSpan(start, end, kind, round(confidence, 4)))
