@@ -113,7 +113,10 @@ def main(source: Path, target: Path) -> None:
                 todo.append(parent)
 
     target.mkdir(parents=True, exist_ok=True)
-    write(target / "occupations_en.csv", [o for o in occupations if o["conceptUri"] in chosen_occupations])
+    write(
+        target / "occupations_en.csv",
+        [o for o in occupations if o["conceptUri"] in chosen_occupations],
+    )
     write(target / "skills_en.csv", [s for s in skills if s["conceptUri"] in concepts])
     write(target / "skillGroups_en.csv", [g for g in groups if g["conceptUri"] in concepts])
     write(target / "occupationSkillRelations.csv", chosen_relations)

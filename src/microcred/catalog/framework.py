@@ -477,6 +477,12 @@ def import_esco(
     if actor.kind != "system":
         # One framework serves every institution, so no institution's account may replace it.
         raise Forbidden("only the platform (the import-esco command) imports a skills framework")
+    return _import(session, directory=directory, actor=actor, version=version, strict=strict)
+
+
+def _import(
+    session: Session, *, directory: Path, actor: Principal, version: str | None, strict: bool
+) -> FrameworkImport:
     started = time.perf_counter()
     release_version = _release_version(directory, version)
     problems = _Problems()
@@ -530,11 +536,15 @@ def load_bundled_framework(session: Session, *, actor: Principal) -> FrameworkIm
     """Import the bundled subset unless a framework is already there (then None).
 
     A framework already present is left alone even when it is not the subset: an operator who
-    imported the full release must not lose it to the demo seed.
+    imported the full release must not lose it to the demo seed. Since this only ever fills an
+    empty framework with the package's own data, any actor may do it (the demo seeds it as the
+    demo institution's admin); the import is audited under that actor.
     """
     if repo.framework_version(session) is not None:
         return None
-    return import_esco(session, directory=bundled_directory(), actor=actor, version=BUNDLED_VERSION)
+    return _import(
+        session, directory=bundled_directory(), actor=actor, version=BUNDLED_VERSION, strict=True
+    )
 
 
 # --- lexical search ---------------------------------------------------------------------------

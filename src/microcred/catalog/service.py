@@ -160,7 +160,12 @@ def _apply_prerequisites(
     graph[achievement.id] = set(ids)
     cycle = find_cycle({str(k): {str(v) for v in vs} for k, vs in graph.items()})
     if cycle:
-        cycle_ids = [uuid.UUID(c) for c in cycle]
+        # Start the loop at the achievement being edited: that is the one the person looks at.
+        ring = [uuid.UUID(c) for c in cycle[:-1]]
+        if achievement.id in ring:
+            start = ring.index(achievement.id)
+            ring = ring[start:] + ring[:start]
+        cycle_ids = [*ring, ring[0]]
         names = repo.achievements_by_ids(session, institution_id=institution_id, ids=cycle_ids)
         path = " → ".join(names[c].name if c in names else str(c) for c in cycle_ids)
         raise Conflict(f"prerequisites: that would make a cycle: {path} (each needs the next)")
@@ -307,6 +312,12 @@ def update_achievement(
     changes = data.model_dump(exclude_unset=True)
     if not changes:
         raise InvalidInput("nothing to change")
+    # Checked before anything is assigned, so a refusal leaves the achievement untouched.
+    offer = {
+        key: changes[key] if key in changes else getattr(achievement, key)
+        for key in ("cost", "currency", "delivery")
+    }
+    _check_offer(offer["cost"], offer["currency"], offer["delivery"])
     before = _state(session, achievement)
     attested = False
     for key in ("name", "description", "criteria_narrative", "hours", "validity_months"):
@@ -323,7 +334,6 @@ def update_achievement(
             setattr(achievement, key, changes[key])
     if "endorsements" in changes:
         achievement.endorsements = _endorsements(data.endorsements or [])
-    _check_offer(achievement.cost, achievement.currency, achievement.delivery)
     if data.alignments is not None:
         achievement.alignments.clear()
         session.flush()

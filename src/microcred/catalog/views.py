@@ -42,7 +42,16 @@ TEXT_FIELDS = (
     "hours",
     "validity_months",
     "status_purpose",
+    "cost",
+    "currency",
+    "delivery",
+    "endorsements",
 )
+DELIVERY_LABELS = {
+    "self-paced": "Self-paced: learners start and finish when they like",
+    "scheduled": "Scheduled: sessions on fixed dates",
+    "blended": "Blended: self-paced work with scheduled sessions",
+}
 # Fixed texts for the redirect after a change: a query parameter picks one, so a crafted link
 # cannot put its own words on a console page.
 NOTICES = {
@@ -81,7 +90,7 @@ def _field_errors(exc: ValidationError) -> dict[str, str]:
             message = "Use lower-case letters, digits and hyphens, starting and ending with a "
             message += "letter or digit."
         found.setdefault(name, message)
-    order = [*TEXT_FIELDS, "skills"]
+    order = [*TEXT_FIELDS, "prerequisites", "skills"]
     return dict(
         sorted(found.items(), key=lambda item: order.index(item[0]) if item[0] in order else -1)
     )
@@ -107,7 +116,23 @@ def _form_of(achievement: Achievement) -> dict[str, str]:
         "hours": f"{achievement.hours.normalize():f}" if achievement.hours is not None else "",
         "validity_months": str(achievement.validity_months or ""),
         "status_purpose": achievement.status_purpose,
+        "cost": f"{achievement.cost.normalize():f}" if achievement.cost is not None else "",
+        "currency": achievement.currency or "",
+        "delivery": achievement.delivery or "",
+        "endorsements": "\n".join(achievement.endorsements or []),
     }
+
+
+def _needs(fields: dict[str, list[str]]) -> list[str]:
+    """The ticked prerequisites (achievement ids as posted), once each."""
+    return list(dict.fromkeys(v.strip() for v in fields.get("prerequisite", []) if v.strip()))
+
+
+def _current_needs(session: Session, achievement: Achievement | None) -> list[str]:
+    if achievement is None:
+        return []
+    found = service.prerequisite_ids(session, achievement_ids=[achievement.id])
+    return [str(i) for i in found[achievement.id]]
 
 
 def _chosen(fields: dict[str, list[str]]) -> list[str]:
@@ -137,10 +162,21 @@ def _alignments(chosen: Sequence[str], achievement: Achievement | None) -> list[
 
 
 def _data(
-    form: dict[str, str], chosen: Sequence[str], achievement: Achievement | None
+    form: dict[str, str],
+    chosen: Sequence[str],
+    achievement: Achievement | None,
+    needs: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The form as the API's request body: blank optional fields are absent values."""
     data: dict[str, Any] = {
+        "cost": form["cost"].strip() or None,
+        # Lower case is a typing slip, not a different currency.
+        "currency": form["currency"].strip().upper() or None,
+        "delivery": form["delivery"].strip() or None,
+        "endorsements": [
+            line.strip() for line in form["endorsements"].splitlines() if line.strip()
+        ],
+        "prerequisites": list(needs),
         "name": form["name"].strip(),
         "description": form["description"].strip(),
         "criteria_narrative": form["criteria_narrative"].strip(),
@@ -155,24 +191,34 @@ def _data(
     return data
 
 
-def _changes(achievement: Achievement, update: AchievementUpdate) -> dict[str, Any]:
+def _changes(
+    achievement: Achievement, update: AchievementUpdate, needs_now: Sequence[str]
+) -> dict[str, Any]:
     """Only what differs from the saved achievement: saving an unchanged form must not make a
     new version (each version is what credentials issued under it attest)."""
-    current = {
+    current: dict[str, Any] = {
         "name": achievement.name,
         "description": achievement.description,
         "criteria_narrative": achievement.criteria_narrative,
         "criteria_url": achievement.criteria_url,
         "hours": achievement.hours,
         "validity_months": achievement.validity_months,
+        "cost": achievement.cost,
+        "currency": achievement.currency,
+        "delivery": achievement.delivery,
+        "endorsements": list(achievement.endorsements or []),
     }
-    wanted = {
+    wanted: dict[str, Any] = {
         "name": update.name,
         "description": update.description,
         "criteria_narrative": update.criteria_narrative,
         "criteria_url": str(update.criteria_url) if update.criteria_url else None,
         "hours": update.hours,
         "validity_months": update.validity_months,
+        "cost": update.cost,
+        "currency": update.currency,
+        "delivery": update.delivery,
+        "endorsements": update.endorsements or [],
     }
     dumped = update.model_dump(mode="json")
     changes = {key: dumped[key] for key, value in wanted.items() if current[key] != value}
@@ -180,6 +226,8 @@ def _changes(achievement: Achievement, update: AchievementUpdate) -> dict[str, A
     skills_wanted = [str(a.target_url) for a in update.alignments or []]
     if skills_now != skills_wanted:
         changes["alignments"] = dumped["alignments"]
+    if {str(p) for p in update.prerequisites or []} != set(needs_now):
+        changes["prerequisites"] = dumped["prerequisites"]
     return changes
 
 
@@ -187,6 +235,9 @@ def _domain_field(exc: DomainError) -> str:
     """Which field a service refusal is about, from its message (the services name it)."""
     if exc.detail.startswith("alignments"):
         return "skills"
+    for name in ("cost", "currency", "delivery", "endorsements", "prerequisites"):
+        if exc.detail.startswith(name):
+            return name
     if isinstance(exc, Conflict) and "slug" in exc.detail:
         return "slug"
     return "form"
@@ -207,6 +258,7 @@ def _form_page(
     achievement: Achievement | None,
     form: dict[str, str],
     chosen: Sequence[str],
+    needs: Sequence[str] | None = None,
     skill_query: str = "",
     errors: dict[str, str] | None = None,
     notice: str | None = None,
@@ -221,6 +273,15 @@ def _form_page(
     # was saved rather than silently showing the form again.
     unsaved = search_pressed and not query
     results = [s for s in esco.search(query, limit=SKILL_RESULTS) if s.uri not in chosen]
+    ticked = set(_current_needs(session, achievement) if needs is None else needs)
+    # Retired achievements cannot become prerequisites; one that already is stays listed so
+    # saving the form does not silently drop it.
+    options = [
+        (str(o.id), o.name, o.status)
+        for o in service.institution_achievements(session, institution_id=staff.tenant)
+        if (achievement is None or o.id != achievement.id)
+        and (o.status == "active" or str(o.id) in ticked)
+    ]
     return _page(
         request,
         staff,
@@ -229,6 +290,9 @@ def _form_page(
             "a": achievement,
             "form": form,
             "chosen": [(uri, labels.get(uri, uri)) for uri in chosen],
+            "options": options,
+            "ticked": ticked,
+            "delivery_labels": DELIVERY_LABELS,
             "skill_query": query,
             "results": results,
             "searched": bool(query),
@@ -326,6 +390,7 @@ def create_achievement(
     staff.require_role("issuer")
     form = {name: one(fields, name) for name in TEXT_FIELDS}
     chosen = _chosen(fields)
+    needs = _needs(fields)
     skill_query = one(fields, "skill_query")
     if one(fields, "action") == "search":
         return _form_page(
@@ -335,11 +400,12 @@ def create_achievement(
             achievement=None,
             form=form,
             chosen=chosen,
+            needs=needs,
             skill_query=skill_query,
             search_pressed=True,
         )
     try:
-        data = AchievementIn.model_validate(_data(form, chosen, None))
+        data = AchievementIn.model_validate(_data(form, chosen, None, needs))
         with undo_on_refusal(session):
             created = service.create_achievement(
                 session, actor=staff, institution_id=staff.tenant, data=data
@@ -353,6 +419,7 @@ def create_achievement(
             achievement=None,
             form=form,
             chosen=chosen,
+            needs=needs,
             skill_query=skill_query,
             errors=errors,
             status_code=status_code,
@@ -403,6 +470,7 @@ def update_achievement(
     form["slug"] = achievement.slug
     form["status_purpose"] = achievement.status_purpose
     chosen = _chosen(fields)
+    needs = _needs(fields)
     skill_query = one(fields, "skill_query")
     if one(fields, "action") == "search":
         return _form_page(
@@ -412,12 +480,13 @@ def update_achievement(
             achievement=achievement,
             form=form,
             chosen=chosen,
+            needs=needs,
             skill_query=skill_query,
             search_pressed=True,
         )
     try:
-        update = AchievementUpdate.model_validate(_data(form, chosen, achievement))
-        changes = _changes(achievement, update)
+        update = AchievementUpdate.model_validate(_data(form, chosen, achievement, needs))
+        changes = _changes(achievement, update, _current_needs(session, achievement))
         if not changes:
             return RedirectResponse(
                 f"/console/achievements/{achievement_id}/edit?done=unchanged", status_code=303
@@ -439,6 +508,7 @@ def update_achievement(
             achievement=achievement,
             form=form,
             chosen=chosen,
+            needs=needs,
             skill_query=skill_query,
             errors=errors,
             status_code=status_code,
