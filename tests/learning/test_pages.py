@@ -447,7 +447,7 @@ def test_another_institutions_posting_is_not_found(
     review = client.post(
         f"/console/postings/{posting.id}/skills",
         data={
-            "csrf_token": field(page.text, "csrf_token"),
+            "csrf_token": token(client, "/console/postings"),
             "skill_uri": posting.skills[0].skill_uri,
             "action": "reject",
         },
