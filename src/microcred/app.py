@@ -31,6 +31,7 @@ from microcred.kit.web import problems
 from microcred.kit.web.ratelimit import PublicRateLimit
 from microcred.kit.web.templating import templates
 from microcred.learning import views as learning_views
+from microcred.learning import api as learning_api
 
 log = logging.getLogger(__name__)
 Scope = MutableMapping[str, Any]
@@ -185,6 +186,7 @@ def create_app(
     api.include_router(catalog_api.router)
     api.include_router(credentials_api.router)
     api.include_router(assessment_api.router)
+    api.include_router(learning_api.router)
 
     @api.get("/health", tags=["meta"])
     def health() -> dict[str, str]:

@@ -115,7 +115,7 @@ def posting_occupations(session: Session, *, institution_id: uuid.UUID) -> list[
         .group_by(JobPosting.occupation_uri)
         .order_by(func.count().desc())
     )
-    return [(r[0], int(r[1])) for r in session.execute(stmt)]
+    return [(str(r[0]), int(r[1])) for r in session.execute(stmt)]
 
 
 def target_of(session: Session, *, learner_id: uuid.UUID) -> LearningTarget | None:

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from microcred.assessment import record as assessment_record
+from microcred.catalog import framework
 from microcred.catalog import service as catalog
 from microcred.catalog.models import Achievement
 from microcred.credentials import service as credentials
@@ -82,7 +83,7 @@ _index_cache: dict[tuple[str, str, str | None], SkillIndex] = {}
 
 def skill_index(session: Session, *, settings: Settings) -> SkillIndex:
     """The linking index over the imported framework's skills (not skill groups)."""
-    version = catalog.framework_version(session)
+    version = framework.framework_version(session)
     if version is None:
         raise Conflict("no skills framework is imported yet: run `microcred import-esco DIR`")
     key = (version, settings.embedder, str(settings.embedding_model_dir))
@@ -97,7 +98,7 @@ def skill_index(session: Session, *, settings: Settings) -> SkillIndex:
                 alt_labels=tuple(str(label) for label in skill.alt_labels),
                 description=skill.description,
             )
-            for skill in catalog.all_framework_skills(session)
+            for skill in framework.all_framework_skills(session)
             if not skill.is_group
         ]
         index = SkillIndex.build(concepts, embedder=get_embedder(settings))
@@ -107,7 +108,8 @@ def skill_index(session: Session, *, settings: Settings) -> SkillIndex:
 
 
 def extractor_name(index: SkillIndex) -> str:
-    return index.name[:120]
+    """The linker and embedding model, stored with each posting's skills."""
+    return f"hybrid-linker/{index.embedder.name}"[:120]
 
 
 def suggest_alignments(
@@ -206,7 +208,7 @@ def ingest_posting(
     institution_id = actor.tenant
     item = _check_posting(item, today=today or dt.date.today())
     if item.occupation_uri is not None:
-        catalog.get_occupation(session, uri=item.occupation_uri)  # NotFound when unknown
+        framework.get_occupation(session, uri=item.occupation_uri)  # NotFound when unknown
     digest = _content_hash(item.title, item.body)
     existing = repo.posting_by_hash(session, institution_id=institution_id, content_hash=digest)
     if existing is not None:
@@ -348,10 +350,10 @@ def _resolve_occupation(session: Session, value: str) -> str | None:
     """An occupation given by ESCO URI or by its exact preferred label."""
     if value.startswith("http"):
         try:
-            return catalog.get_occupation(session, uri=value).uri
+            return framework.get_occupation(session, uri=value).occupation.uri
         except NotFound:
             return None
-    for hit in catalog.search_occupations(session, query=value, limit=5):
+    for hit in framework.search_occupations(session, query=value, limit=5):
         if hit.label.lower() == value.lower():
             return hit.uri
     return None
@@ -372,6 +374,12 @@ def list_postings(
         limit=page.limit,
         occupation_uri=occupation_uri,
     )
+
+
+def posting_occupations(session: Session, *, actor: Principal) -> list[tuple[str, int]]:
+    """(occupation uri, postings) for the occupations the institution's postings name."""
+    _require_staff(actor)
+    return repo.posting_occupations(session, institution_id=actor.tenant)
 
 
 def get_posting(session: Session, *, actor: Principal, posting_id: uuid.UUID) -> JobPosting:
@@ -399,7 +407,7 @@ def review_posting_skill(
     if found is None:
         if rejected:
             raise NotFound("this posting does not list that skill")
-        skills = catalog.framework_skills(session, uris=[skill_uri])
+        skills = framework.framework_skills(session, uris=[skill_uri])
         if skill_uri not in skills:
             raise InvalidInput(f"{skill_uri} is not a skill of the imported framework")
         found = PostingSkill(
@@ -687,8 +695,8 @@ def set_target(
     demanded: list[dict[str, Any]] = []
     notes: list[str] = []
     if target.occupation_uri is not None:
-        occupation = catalog.get_occupation(session, uri=target.occupation_uri)
-        kind, title, text = "occupation", occupation.label, None
+        detail = framework.get_occupation(session, uri=target.occupation_uri)
+        kind, title, text = "occupation", detail.occupation.label, None
     else:
         text = (target.posting_text or "").strip()
         item = _check_posting(PostingIn(target.title or "", text), today=dt.date.today())
@@ -789,10 +797,11 @@ def gap_for(session: Session, *, actor: Principal, learner_id: uuid.UUID | None 
         raise NotFound("choose a target job first")
     demanded: list[tuple[str, str, Literal["essential", "optional", "demanded"], float, str]] = []
     if target.kind == "occupation" and target.occupation_uri is not None:
-        occupation = catalog.get_occupation(session, uri=target.occupation_uri)
+        detail = framework.get_occupation(session, uri=target.occupation_uri)
+        occupation = detail.occupation
         for relation, skills in (
-            ("essential", occupation.essential),
-            ("optional", occupation.optional),
+            ("essential", detail.essential),
+            ("optional", detail.optional),
         ):
             for skill in skills:
                 weight = 1.0 if relation == "essential" else OPTIONAL_WEIGHT
@@ -1435,7 +1444,7 @@ def recognise_prior_learning(
         raise InvalidInput("say what evidence of prior learning you saw")
     if len(evidence) > 4000:
         raise InvalidInput("the evidence note is at most 4,000 characters")
-    if not catalog.framework_skills(session, uris=[skill_uri]):
+    if not framework.framework_skills(session, uris=[skill_uri]):
         raise InvalidInput(f"{skill_uri} is not a skill of the imported framework")
     row = MasteryEvidence(
         learner_id=learner_id,
