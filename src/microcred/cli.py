@@ -192,6 +192,8 @@ def import_esco(
     ] = False,
 ) -> None:
     """Replace the skills framework with an ESCO release (validated first; all or nothing)."""
+    # Every context's tables, so the audit row's foreign keys resolve in this bare process.
+    import microcred.models  # noqa: F401
     from microcred.catalog import framework
     from microcred.kit.db import make_engine, make_sessionmaker, unit_of_work
     from microcred.kit.errors import DomainError
@@ -219,9 +221,9 @@ def import_esco(
     if result.skipped_relations or result.skipped_links:
         typer.echo(
             f"skipped {result.skipped_relations} relation(s) and {result.skipped_links} "
-            "hierarchy link(s) to concepts the release does not define, e.g.:"
+            "hierarchy link(s) to concepts the release does not define:"
         )
-        for example in result.skipped_examples[:3]:
+        for example in result.skipped_examples[:5]:
             typer.echo(f"  {example}")
 
 

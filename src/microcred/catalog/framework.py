@@ -331,7 +331,8 @@ def _parse_release(directory: Path, *, strict: bool, problems: _Problems) -> _Re
 
     occupation_uris = {r["uri"] for r in occupation_rows}
     skill_uris = {r["uri"] for r in skill_rows}
-    skipped: list[str] = []
+    # Per missing concept: where it is first referred to, and how many rows refer to it.
+    missing: dict[str, list[Any]] = {}
     skipped_relations = skipped_links = 0
 
     def unknown(file: str, line: int, column: str, message: str) -> None:
@@ -339,8 +340,10 @@ def _parse_release(directory: Path, *, strict: bool, problems: _Problems) -> _Re
         # skipped and reported unless the caller asked for a strict import.
         if strict:
             problems.add(file, line, column, message)
-        elif len(skipped) < 10:
-            skipped.append(f"{file}, line {line}, column {column}: {message}")
+        elif message in missing:
+            missing[message][1] += 1
+        else:
+            missing[message] = [f"{file}, line {line}, column {column}: {message}", 1]
 
     relation_rows: list[dict[str, Any]] = []
     pairs: dict[tuple[str, str], int] = {}
@@ -441,7 +444,9 @@ def _parse_release(directory: Path, *, strict: bool, problems: _Problems) -> _Re
         optional=counts["optional"],
         skipped_relations=skipped_relations,
         skipped_links=skipped_links,
-        skipped_examples=skipped,
+        skipped_examples=[
+            where + (f" ({n} rows)" if n > 1 else "") for where, n in list(missing.values())[:10]
+        ],
     )
 
 
