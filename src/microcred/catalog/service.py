@@ -173,9 +173,14 @@ def _apply_prerequisites(
     return True
 
 
-def _alignments(items: Sequence[AlignmentIn]) -> list[SkillAlignment]:
+def _alignments(session: Session, items: Sequence[AlignmentIn]) -> list[SkillAlignment]:
     out: list[SkillAlignment] = []
     seen: set[str] = set()
+    # Labels come from the imported framework first (any of its skills), then from the
+    # digital-skills list that ships with the package, for a platform not yet imported.
+    imported = framework_skills(
+        session, uris=[str(i.target_url) for i in items if i.target_framework == "ESCO"]
+    )
     known = esco.bundled_skills()
     for position, item in enumerate(items):
         url = str(item.target_url)
@@ -191,11 +196,14 @@ def _alignments(items: Sequence[AlignmentIn]) -> list[SkillAlignment]:
                     "(http://data.europa.eu/esco/skill/<uuid>)"
                 )
             code = url
+            framework_skill = imported.get(url)
             skill = known.get(url)
+            if framework_skill is not None:
+                name = name or framework_skill.label
             name = name or (skill.label if skill else None)
             if name is None:
                 raise InvalidInput(
-                    f"alignments[{position}]: {url} is not in the bundled ESCO subset; "
+                    f"alignments[{position}]: {url} is not a skill of the imported framework; "
                     "give target_name"
                 )
         elif not name:
@@ -241,7 +249,7 @@ def create_achievement(
         currency=data.currency,
         delivery=data.delivery,
         endorsements=_endorsements(data.endorsements),
-        alignments=_alignments(data.alignments),
+        alignments=_alignments(session, data.alignments),
         result_descriptions=_result_descriptions(data.result_descriptions),
     )
     _check_offer(achievement.cost, achievement.currency, achievement.delivery)
@@ -337,7 +345,7 @@ def update_achievement(
     if data.alignments is not None:
         achievement.alignments.clear()
         session.flush()
-        achievement.alignments.extend(_alignments(data.alignments))
+        achievement.alignments.extend(_alignments(session, data.alignments))
         attested = True
     if data.result_descriptions is not None:
         achievement.result_descriptions.clear()
