@@ -84,6 +84,8 @@ microcred demo ({settings.database_url})
   A project          {base}/assessments/{seeded.project_achievement_id}/project
   Review queue       {base}/console/review (Sofia Rossi's project waits)
   An item bank       {base}/console/assessments/{seeded.assessments["sql-foundations"]}
+  Target job & plan  {base}/me/target (as the learner: pick "data analyst" or paste a posting)
+  Skills demand      {base}/console/demand (trends and coverage from 72 demo postings)
 
   Try: curl -H 'Accept: application/vc+ld+json' {base}/credentials/{seeded.award_ids[0]}
        curl -H 'Authorization: Bearer {seeded.api_token}' {base}/api/v1/awards
@@ -177,6 +179,24 @@ def keys_rotate(institution: Annotated[str, typer.Option(help="institution slug"
     except DomainError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from exc
+
+
+@app.command("fit-mastery")
+def fit_mastery() -> None:
+    """Refit knowledge tracing (BKT) per skill from every learner's graded answers; skills
+    with fewer than 50 answers keep the defaults (run nightly, e.g. from cron)."""
+    from microcred import tasks
+    from microcred.kit import jobs
+    from microcred.kit.db import make_engine, make_sessionmaker, unit_of_work
+    from microcred.learning.tasks import FIT_KNOWLEDGE_TRACING
+
+    tasks.register_all()
+    settings = get_settings()
+    factory = make_sessionmaker(make_engine(settings))
+    with unit_of_work(factory) as session:
+        jobs.enqueue(session, FIT_KNOWLEDGE_TRACING)
+    ran = jobs.run_pending(factory, settings)
+    typer.echo(f"knowledge tracing refit queued; {ran} job(s) run")
 
 
 @app.command("import-esco")

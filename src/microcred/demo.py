@@ -68,6 +68,10 @@ ACHIEVEMENTS = [
         criteria_narrative="Passed an adaptive assessment on data wrangling and exploratory "
         "analysis, and submitted a reviewed analysis project on open data.",
         hours=Decimal("24"),
+        cost=Decimal("240"),
+        currency="EUR",
+        delivery="self-paced",
+        endorsements=["Regional Data Skills Alliance (demo)"],
         alignments=[
             AlignmentIn(target_url=ESCO["python"]),
             AlignmentIn(target_url=ESCO["data_analytics"]),
@@ -82,6 +86,10 @@ ACHIEVEMENTS = [
         criteria_narrative="Passed an adaptive SQL assessment and a timed practical on a "
         "realistic schema.",
         hours=Decimal("16"),
+        cost=Decimal("150"),
+        currency="EUR",
+        delivery="self-paced",
+        endorsements=["Demo Analytics Employers' Forum"],
         alignments=[
             AlignmentIn(target_url=ESCO["sql"]),
             AlignmentIn(target_url=ESCO["query_languages"]),
@@ -95,6 +103,9 @@ ACHIEVEMENTS = [
         "datasets and judges the results critically.",
         criteria_narrative="Completed three reviewed labs and a capstone mini-project.",
         hours=Decimal("30"),
+        cost=Decimal("280"),
+        currency="EUR",
+        delivery="blended",
         status_purpose="suspension",
         validity_months=36,
         alignments=[
@@ -217,6 +228,10 @@ def seed(session: Session, *, settings: Settings) -> DemoSeed:
     seed_records(session, settings=settings, actor=actor, learners=learners, award_ids=award_ids)
     assessments = seed_assessments(session, actor=actor, achievements=achievements)
     seed_project(session, actor=actor, achievement=achievements[2], learner=learners[3])
+    # Imported here: the skills part pulls in the linker, which the rest of the demo does not need.
+    from microcred.demo_skills import seed_skills
+
+    seed_skills(session, settings=settings, actor=actor, achievements=achievements)
     return DemoSeed(
         institution_slug=DEMO_SLUG,
         admin_email=admin_email,

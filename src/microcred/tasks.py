@@ -7,5 +7,6 @@ def register_all() -> None:
     # Importing a tasks module registers its handlers with kit.jobs.
     from microcred.assessment import tasks as assessment_tasks
     from microcred.credentials import tasks as credentials_tasks
+    from microcred.learning import tasks as learning_tasks
 
-    del assessment_tasks, credentials_tasks
+    del assessment_tasks, credentials_tasks, learning_tasks

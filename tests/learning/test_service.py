@@ -552,3 +552,21 @@ def test_a_missing_framework_is_a_clear_conflict(db: Session, settings: Settings
             item=service.PostingIn("t", POSTING),
             source="paste",
         )
+
+
+def test_knowledge_tracing_is_refit_from_graded_answers(
+    db: Session, tenant: factories.Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert service.fit_knowledge_tracing(db, actor=tenant.admin) == 0  # no answers: defaults
+    # 40 learners x 8 answers on one skill, improving over time; a rare skill keeps defaults.
+    rows = [
+        (uuid.UUID(int=learner), BI, int(step >= 3 or (learner + step) % 4 == 0))
+        for learner in range(40)
+        for step in range(8)
+    ] + [(uuid.UUID(int=1), CLEANSING, 1)]
+    monkeypatch.setattr(service.assessment_record, "all_graded_answers", lambda _session: rows)
+    assert service.fit_knowledge_tracing(db, actor=tenant.admin) == 1
+    fitted = service.repo.bkt_parameters(db, skill_uris=[BI, CLEANSING])
+    assert set(fitted) == {BI}
+    assert fitted[BI].answers == 320 and fitted[BI].version.startswith("em-")
+    assert 0 < fitted[BI].p_learn < 1 and fitted[BI].p_guess < 0.5
