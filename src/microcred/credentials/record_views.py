@@ -23,13 +23,14 @@ from microcred.credentials import records, service
 from microcred.credentials.models import SHARE_CHANNELS, Award
 from microcred.identity import service as identity
 from microcred.identity.deps import PagePrincipal
-from microcred.kit.errors import InvalidInput, NotAuthenticated, NotFound
+from microcred.kit.errors import DomainError, InvalidInput, NotAuthenticated, NotFound
 from microcred.kit.pagination import PageRequest
 from microcred.kit.principal import Principal
 from microcred.kit.settings import Settings
 from microcred.kit.web import csrf
 from microcred.kit.web.deps import DbSession, SettingsDep
-from microcred.kit.web.pages import render
+from microcred.kit.web.pages import render, undo_on_refusal
+from microcred.learning import service as learning
 
 router = APIRouter(include_in_schema=False)
 
@@ -208,10 +209,21 @@ def dashboard(
             "learner": account,
             "cards": cards,
             "progress": assessment_record.progress(session, actor=learner),
+            "nudge": _next_for(session, learner),
             "reminder_days": settings.share_reminder_days,
             "message": request.query_params.get("m"),
         },
     )
+
+
+def _next_for(session: Session, learner: Principal) -> learning.Recommendation | None:
+    """The "next for you" nudge. Planning trouble must never take the dashboard down, so a
+    refusal reads as no recommendation."""
+    try:
+        with undo_on_refusal(session):
+            return learning.next_recommendation(session, actor=learner)
+    except DomainError:
+        return None
 
 
 @router.post("/me/preferences")

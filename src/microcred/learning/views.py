@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import uuid
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -34,7 +33,6 @@ from microcred.catalog import service as catalog
 from microcred.catalog.models import Achievement
 from microcred.identity.deps import PagePrincipal
 from microcred.kit.errors import DomainError, NotAuthenticated, NotFound
-from microcred.kit.pagination import PageRequest
 from microcred.kit.principal import Principal
 from microcred.kit.settings import Settings
 from microcred.kit.web import charts, csrf
@@ -78,7 +76,6 @@ OCCUPATION_RESULTS = 20
 SKILL_RESULTS = 15
 TREND_SERIES = 3  # rising and falling skills drawn each, so the chart stays readable
 COVERAGE_BARS = 15
-OCCUPATION_SCAN = 5_000
 
 
 # --- shared plumbing --------------------------------------------------------------------------
@@ -555,16 +552,6 @@ def withdraw(
     return RedirectResponse(_back(one(fields, "back"), "withdrawn"), status_code=303)
 
 
-def dashboard_nudge(session: Session, *, actor: Principal) -> service.Recommendation | None:
-    """The dashboard's "next for you" (for `records/dashboard.html`, passed as `nudge`). A
-    failure to plan must never take the dashboard down with it, so refusals read as none."""
-    try:
-        with undo_on_refusal(session):
-            return service.next_recommendation(session, actor=actor)
-    except DomainError:
-        return None
-
-
 # --- the learner: programme chooser -----------------------------------------------------------
 
 
@@ -966,18 +953,7 @@ def review_skill(
 
 def _occupation_options(session: Session, staff: Principal) -> list[tuple[str, str, int]]:
     """(uri, label, postings) of the occupations the institution's postings name."""
-    rows: list[tuple[str, int]]
-    finder = getattr(service, "posting_occupations", None)
-    if finder is not None:
-        rows = list(finder(session, actor=staff))
-    else:
-        # Until the service exposes `posting_occupations(session, *, actor)`: count them from
-        # the postings list (one page of up to OCCUPATION_SCAN postings; enough for a filter).
-        postings, _ = service.list_postings(
-            session, actor=staff, page=PageRequest(limit=OCCUPATION_SCAN, offset=0)
-        )
-        counted = Counter(p.occupation_uri for p in postings if p.occupation_uri)
-        rows = counted.most_common()
+    rows = service.posting_occupations(session, actor=staff)
     return sorted(
         ((uri, _occupation_label(session, uri), count) for uri, count in rows),
         key=lambda row: row[1].lower(),
