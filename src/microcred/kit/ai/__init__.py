@@ -1,0 +1,1 @@
+"""AI building blocks shared by the contexts: the embedder seam (`kit.ai.embedder`)."""
