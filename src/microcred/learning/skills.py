@@ -1,0 +1,711 @@
+"""Text to ranked ESCO skills: link a phrase, search labels for a picker, extract a posting.
+
+Pure code (no database, no HTTP): the caller hands in the skill concepts (URI, preferred label,
+alternative labels, description) and an `Embedder`; `SkillIndex` does the rest.
+
+How a text is scored against every concept (a hybrid; weights in `LinkWeights`):
+
+* **semantic**: cosine between the text's embedding and each label variant's (the preferred label
+  and every alternative label), best variant per concept; also the best of the text's chunks
+  (split at commas, semicolons, "and"/"or"), since a sentence often names several skills and the
+  whole-sentence vector is an average of them; and the concept's description.
+* **lexical**: character 2-4-gram TF-IDF (taken inside words, as scikit-learn's ``char_wb``; IDF
+  from the label variants themselves), cosine to the best variant, for the whole text and for its
+  best short word window (1-4 words): "PostgreSQL" inside a long sentence still meets the label
+  "PostgreSQL" at full strength.
+* **exact**: a bonus when a label variant occurs in the text as whole words.
+
+With the `HashedEmbedder` the "semantic" part is spelling only; the weights then lean on the
+TF-IDF side (`LinkWeights.for_embedder`). The weights and the extraction threshold were tuned on
+the validation splits of the TECH and HOUSE benchmarks only (see bench/skill_linking.py).
+
+Linking is English-only: the labels are ESCO's English ones and the model is English. A posting
+in another language is still linked (names of tools and many loan words match), and
+`Extraction.language_note` says so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import sparse  # type: ignore[import-untyped]
+
+from microcred.kit.ai.embedder import Embedder, HashedEmbedder, embed_cached
+
+MAX_DOCUMENT_CHARS = 100_000
+# A "sentence" longer than this is a run-on paragraph; it is cut into pieces of about this size
+# so that one vector does not have to stand for a dozen skills.
+MAX_SENTENCE_CHARS = 320
+MAX_WINDOW_WORDS = 4
+
+Vector = NDArray[np.float32]
+
+
+class EmptyText(ValueError):
+    """Nothing to link: the text is empty or whitespace."""
+
+
+class PostingTooLarge(ValueError):
+    """The text is over `MAX_DOCUMENT_CHARS`; split it or send the relevant part."""
+
+
+@dataclass(frozen=True, slots=True)
+class SkillConcept:
+    uri: str
+    label: str
+    alt_labels: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SkillMatch:
+    uri: str
+    label: str
+    score: float
+    # The words of the input that best match the skill, and their character offsets in it.
+    evidence: str
+    span: tuple[int, int] | None
+    # Which signal carried the match: "exact", "lexical", "semantic" or "hybrid".
+    method: str
+    # The label variant (preferred or alternative) that matched best.
+    matched_label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    matches: list[SkillMatch]
+    language: str
+    language_note: str | None
+    sentences: int
+    notes: list[str] = field(default_factory=list)
+    threshold: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class LinkWeights:
+    """How the signals add up to one score (each signal is a cosine in [0, 1])."""
+
+    semantic: float = 0.30  # whole text vs best label variant
+    semantic_chunk: float = 0.30  # best chunk of the text (or the whole) vs best label variant
+    description: float = 0.0  # whole text vs the concept's description (0: not embedded)
+    lexical: float = 0.35  # char TF-IDF, whole text vs best variant
+    lexical_window: float = 0.30  # char TF-IDF, best 1-4-word window (or the whole) vs best variant
+    exact: float = 0.20  # a variant occurs verbatim (whole words) in the text
+    # A preferred label is cleaner than the alternative labels, which include near-synonyms
+    # and broader terms.
+    alt_label_factor: float = 0.90
+    # Extraction keeps a match at or above this score.
+    threshold: float = 0.65
+
+    @staticmethod
+    def for_embedder(embedder: Embedder) -> LinkWeights:
+        if isinstance(embedder, HashedEmbedder):
+            return HASHED_WEIGHTS
+        return SEMANTIC_WEIGHTS
+
+
+SEMANTIC_WEIGHTS = LinkWeights()
+HASHED_WEIGHTS = LinkWeights(
+    semantic=0.20,
+    semantic_chunk=0.20,
+    description=0.05,
+    lexical=0.45,
+    lexical_window=0.35,
+    exact=0.20,
+    alt_label_factor=0.90,
+    threshold=0.625,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Text pieces
+
+_WORD = re.compile(r"[^\W_]+(?:[+#]+|(?:[.'\-][^\W_]+)*)", re.UNICODE)
+_NON_WORD = re.compile(r"[^\w+#]+", re.UNICODE)
+
+
+def normalise(text: str) -> str:
+    return " ".join(_NON_WORD.sub(" ", text.lower()).split())
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    """A sentence (or window, or chunk) of the input, with its offsets in the document."""
+
+    text: str
+    start: int
+    end: int
+
+
+def word_spans(text: str, offset: int = 0) -> list[_Piece]:
+    return [_Piece(m.group(), offset + m.start(), offset + m.end()) for m in _WORD.finditer(text)]
+
+
+def windows(sentence: _Piece, max_words: int = MAX_WINDOW_WORDS) -> list[_Piece]:
+    """Every run of 1..max_words consecutive words, with offsets in the document."""
+    tokens = word_spans(sentence.text, sentence.start)
+    out: list[_Piece] = []
+    for i in range(len(tokens)):
+        for j in range(i, min(len(tokens), i + max_words)):
+            start, end = tokens[i].start, tokens[j].end
+            text = sentence.text[start - sentence.start : end - sentence.start]
+            out.append(_Piece(text, start, end))
+    return out
+
+
+_CHUNK_SPLIT = re.compile(r"\s*(?:[,;:/()\[\]|•·]|\s(?:and|or|as well as|&)\s)\s*", re.I)
+
+
+def chunks(sentence: _Piece) -> list[_Piece]:
+    """The sentence cut at commas, semicolons, brackets, "and", "or": usually one skill each."""
+    out: list[_Piece] = []
+    position = 0
+    text = sentence.text
+    for match in [*_CHUNK_SPLIT.finditer(text), None]:
+        end = match.start() if match else len(text)
+        piece = text[position:end]
+        if _WORD.search(piece):
+            lead = len(piece) - len(piece.lstrip())
+            piece = piece.strip()
+            start = sentence.start + position + lead
+            out.append(_Piece(piece, start, start + len(piece)))
+        if match:
+            position = match.end()
+    return out if len(out) > 1 else []
+
+
+_BULLET = re.compile(r"^\s*(?:[-*•·▪◦‣o]|\d{1,2}[.)])\s+")
+# Sentence ends, including the run-together ones of scraped postings ("inclusion.Who you are").
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|(?<=[a-z][.!?:])(?=[A-Z][a-z])")
+
+
+def sentences(document: str) -> list[_Piece]:
+    """Lines, then sentences within lines; bullets dropped; long ones cut near a word end."""
+    out: list[_Piece] = []
+    offset = 0
+    for line in document.splitlines(keepends=True):
+        line_start = offset
+        offset += len(line)
+        body = line.rstrip("\r\n")
+        bullet = _BULLET.match(body)
+        skip = bullet.end() if bullet else 0
+        position = skip
+        for match in [*_SENTENCE_END.finditer(body, skip), None]:
+            end = match.start() if match else len(body)
+            out.extend(_cut(body[position:end], line_start + position))
+            if match:
+                position = match.end()
+    return out
+
+
+def _cut(text: str, start: int) -> Iterator[_Piece]:
+    lead = len(text) - len(text.lstrip())
+    text = text.strip()
+    start += lead
+    while text:
+        if len(text) <= MAX_SENTENCE_CHARS:
+            piece = text
+        else:
+            cut = max(text.rfind(mark, 0, MAX_SENTENCE_CHARS) for mark in (", ", "; ", " - ", " "))
+            piece = text[: cut if cut > 0 else MAX_SENTENCE_CHARS]
+        if _WORD.search(piece):
+            yield _Piece(piece.strip(), start, start + len(piece.strip()))
+        rest = text[len(piece) :]
+        start += len(piece) + (len(rest) - len(rest.lstrip()))
+        text = rest.strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# Character n-gram TF-IDF (scikit-learn's char_wb analyser, smooth IDF, sublinear TF)
+
+
+def char_ngrams(text: str, low: int = 2, high: int = 4) -> list[str]:
+    grams: list[str] = []
+    for word in normalise(text).split():
+        padded = f" {word} "
+        for n in range(low, high + 1):
+            if len(padded) < n:
+                continue
+            grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
+class CharTfidf:
+    """TF-IDF over character n-grams with a vocabulary and IDF learnt from a corpus."""
+
+    def __init__(self, corpus: Sequence[str], *, ngram_range: tuple[int, int] = (2, 4)) -> None:
+        self.ngram_range = ngram_range
+        vocabulary: dict[str, int] = {}
+        indptr = [0]
+        indices: list[int] = []
+        counts: list[float] = []
+        for text in corpus:
+            row: dict[int, int] = {}
+            for gram in char_ngrams(text, *ngram_range):
+                index = vocabulary.setdefault(gram, len(vocabulary))
+                row[index] = row.get(index, 0) + 1
+            indices.extend(row.keys())
+            counts.extend(row.values())
+            indptr.append(len(indices))
+        self.vocabulary = vocabulary
+        tf = sparse.csr_matrix(
+            (np.asarray(counts, dtype=np.float32), indices, indptr),
+            shape=(len(corpus), len(vocabulary)),
+        )
+        df = np.bincount(tf.indices, minlength=len(vocabulary))
+        self.df = df
+        self.idf = (np.log((1.0 + len(corpus)) / (1.0 + df)) + 1.0).astype(np.float32)
+        self.matrix = self._weigh(tf)
+
+    def _weigh(self, tf: sparse.csr_matrix) -> sparse.csr_matrix:
+        tf = tf.copy()
+        tf.data = (1.0 + np.log(tf.data)).astype(np.float32)
+        weighted = sparse.csr_matrix(tf @ sparse.diags(self.idf))
+        norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sparse.csr_matrix(sparse.diags((1.0 / norms).astype(np.float32)) @ weighted)
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        indptr = [0]
+        indices: list[int] = []
+        counts: list[float] = []
+        for text in texts:
+            row: dict[int, int] = {}
+            for gram in char_ngrams(text, *self.ngram_range):
+                index = self.vocabulary.get(gram)
+                if index is not None:
+                    row[index] = row.get(index, 0) + 1
+            indices.extend(row.keys())
+            counts.extend(row.values())
+            indptr.append(len(indices))
+        tf = sparse.csr_matrix(
+            (np.asarray(counts, dtype=np.float32), indices, indptr),
+            shape=(len(texts), len(self.vocabulary)),
+        )
+        return self._weigh(tf)
+
+
+# ---------------------------------------------------------------------------------------------
+# Language detection by stop-word profiles (enough to tell a posting's language)
+
+_STOPWORD_TEXT: Mapping[str, str] = {
+    "en": "the and of to in a is for with you will are on our be as we your or an at this that "
+    "have by from experience work team skills ability years",
+    "de": "der die das und in zu den mit von für ist ein eine sie wir im auf des dem nicht sich "
+    "bei oder als auch ihre unsere sowie werden kenntnisse erfahrung",
+    "fr": "le la les de des et en un une du pour dans est vous nous au sur avec par ou votre nos "
+    "sont aux être expérience compétences",
+    "es": "el la los las de y en un una para con por del que es se al su sus como o experiencia "
+    "conocimientos buscamos",
+    "it": "il la le di e in un una per con che del della dei è sono gli nel al alla da o come "
+    "esperienza conoscenza",
+    "nl": "de het een en van in is op te voor met je wij zijn die dat als bij of aan ons onze "
+    "ervaring kennis",
+    "pt": "o a os as de e em um uma para com por do da dos das que é se ao na no ou experiência "
+    "conhecimento",
+    "sv": "och att det som en i på är för med av till har vi du ett om vår erfarenhet",
+    "pl": "i w na z do się jest że nie to o od oraz lub dla jako przez doświadczenie",
+}
+_STOPWORDS = {lang: frozenset(text.split()) for lang, text in _STOPWORD_TEXT.items()}
+
+
+def detect_language(text: str) -> tuple[str, float]:
+    """ISO 639-1 code and a confidence in [0, 1], or ("und", 0.0) when there is too little."""
+    tokens = [t.lower() for t in _WORD.findall(text[:20_000])]
+    if len(tokens) < 3:
+        return "und", 0.0
+    hits = {lang: sum(1 for t in tokens if t in words) for lang, words in _STOPWORDS.items()}
+    ranked = sorted(hits.items(), key=lambda item: item[1], reverse=True)
+    (best, top), (_, second) = ranked[0], ranked[1]
+    if top == 0:
+        return "und", 0.0
+    # Confidence grows with the share of stop words (real prose has 30-50 %) and with the lead
+    # over the runner-up ("in", "de", "a" are shared between languages).
+    share = min(1.0, top / (0.25 * len(tokens)))
+    lead = (top - second) / top
+    return best, round(share * (0.4 + 0.6 * lead), 3)
+
+
+# ---------------------------------------------------------------------------------------------
+# The index
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    """Per-concept signals for one text, and what is needed to explain the winners."""
+
+    total: Vector
+    semantic: Vector
+    lexical: Vector
+    exact: Vector
+    variant_score: Vector  # per variant: the combined best, to pick the matched label
+    window_tfidf: sparse.csr_matrix | None  # windows x n-grams, to find the evidence
+    windows: list[_Piece]
+    chunk_semantic: Vector | None  # chunks x variants
+    chunks: list[_Piece]
+
+
+class SkillIndex:
+    """Label variants of every concept, embedded and TF-IDF-weighted, ready to score texts."""
+
+    def __init__(
+        self,
+        concepts: Sequence[SkillConcept],
+        embedder: Embedder,
+        *,
+        weights: LinkWeights | None = None,
+        cache_dir: Path | None = None,
+        embed_alt_labels: bool = False,
+    ) -> None:
+        if not concepts:
+            raise ValueError("a skill index needs at least one concept")
+        self.concepts = list(concepts)
+        self.embedder = embedder
+        self.weights = weights or LinkWeights.for_embedder(embedder)
+        variants: list[str] = []
+        owners: list[int] = []
+        preferred: list[bool] = []
+        for number, concept in enumerate(self.concepts):
+            seen: set[str] = set()
+            for position, label in enumerate((concept.label, *concept.alt_labels)):
+                key = normalise(label)
+                if not key or key in seen:
+                    continue
+                seen.add(key)
+                variants.append(label.strip())
+                owners.append(number)
+                preferred.append(position == 0)
+        self.variants = variants
+        self.owner = np.asarray(owners, dtype=np.int64)
+        # Variants are grouped by concept in order, so reduceat gives per-concept maxima.
+        self.starts = np.flatnonzero(np.r_[True, self.owner[1:] != self.owner[:-1]])
+        self.variant_factor = np.where(preferred, 1.0, self.weights.alt_label_factor).astype(
+            np.float32
+        )
+        self.tfidf = CharTfidf(variants)
+        self.tfidf_t = sparse.csr_matrix(self.tfidf.matrix.T)
+        # n-grams in more than 0.5 % of the variants (" ma", "ing") carry little weight; leaving
+        # them out of the window product keeps it sparse (about 20x faster on ESCO).
+        rare = (self.tfidf.df <= max(50, len(variants) // 200)).astype(np.float32)
+        self.window_tfidf_t = sparse.csr_matrix(sparse.diags(rare) @ self.tfidf_t)
+        self.window_tfidf_t.eliminate_zeros()
+        self._sparse_embeddings = isinstance(embedder, HashedEmbedder)
+        self.description_vectors: Any = None
+        if isinstance(embedder, HashedEmbedder):
+            self.variant_vectors: Any = sparse.csr_matrix(embedder.embed_sparse(variants).T)
+            descriptions = [c.description for c in self.concepts]
+            self.description_vectors = sparse.csr_matrix(embedder.embed_sparse(descriptions).T)
+        elif embed_alt_labels:
+            self.variant_vectors = embed_cached(embedder, variants, cache_dir)
+        else:
+            # ESCO has ~85k alternative labels: a transformer on two CPU cores takes the better
+            # part of an hour to embed them, so by default only preferred labels are embedded
+            # and an alternative label takes its concept's semantic score (the TF-IDF side still
+            # reads every alternative label).
+            self.variant_vectors = embed_cached(
+                embedder, [c.label.strip() for c in self.concepts], cache_dir
+            )
+        if not self._sparse_embeddings and self.weights.description > 0:
+            described = [c.description or c.label for c in self.concepts]
+            self.description_vectors = embed_cached(embedder, described, cache_dir)
+        self._variant_rows: NDArray[np.int64] | None = (
+            None if self._sparse_embeddings or embed_alt_labels else self.owner
+        )
+        self.exact_lookup: dict[str, list[int]] = {}
+        for index, label in enumerate(variants):
+            self.exact_lookup.setdefault(normalise(label), []).append(index)
+        self.max_exact_words = max(len(key.split()) for key in self.exact_lookup)
+        self.by_uri = {c.uri: i for i, c in enumerate(self.concepts)}
+
+    @classmethod
+    def build(
+        cls,
+        concepts: Sequence[SkillConcept],
+        *,
+        embedder: Embedder | None = None,
+        weights: LinkWeights | None = None,
+        cache_dir: Path | None = None,
+        embed_alt_labels: bool = False,
+    ) -> SkillIndex:
+        """An index over `concepts`; the hashed embedder when none is given.
+
+        `cache_dir` keeps the label embeddings on disk (see `kit.ai.embedder.EmbeddingCache`);
+        `embed_alt_labels` embeds every alternative label too (slow on a CPU; off by default).
+        """
+        return cls(
+            concepts,
+            embedder or HashedEmbedder(),
+            weights=weights,
+            cache_dir=cache_dir,
+            embed_alt_labels=embed_alt_labels,
+        )
+
+    def __len__(self) -> int:
+        return len(self.concepts)
+
+    # -- scoring --------------------------------------------------------------------------
+
+    def _per_concept(self, per_variant: NDArray[Any]) -> Vector:
+        result: Vector = np.maximum.reduceat(per_variant, self.starts, axis=-1)
+        return result
+
+    def _semantic(self, vectors: Vector) -> Vector:
+        if self._sparse_embeddings:
+            return np.asarray(
+                (sparse.csr_matrix(vectors) @ self.variant_vectors).toarray(), dtype=np.float32
+            )
+        scores = np.asarray(vectors @ self.variant_vectors.T, dtype=np.float32)
+        return scores if self._variant_rows is None else scores[:, self._variant_rows]
+
+    def _description(self, vectors: Vector) -> Vector:
+        if self.description_vectors is None:
+            return np.zeros((len(vectors), len(self.concepts)), dtype=np.float32)
+        if self._sparse_embeddings:
+            return np.asarray(
+                (sparse.csr_matrix(vectors) @ self.description_vectors).toarray(),
+                dtype=np.float32,
+            )
+        return np.asarray(vectors @ self.description_vectors.T, dtype=np.float32)
+
+    def _exact(self, piece: _Piece) -> NDArray[np.int64]:
+        tokens = normalise(piece.text).split()
+        found: list[int] = []
+        for i in range(len(tokens)):
+            for j in range(i + 1, min(len(tokens), i + self.max_exact_words) + 1):
+                found.extend(self.exact_lookup.get(" ".join(tokens[i:j]), ()))
+        return np.asarray(found, dtype=np.int64)
+
+    def _score_many(self, pieces: Sequence[_Piece], *, explain: bool = False) -> list[_Scored]:
+        """Scores for several texts; their embeddings are computed in one batch."""
+        weights = self.weights
+        piece_chunks = [chunks(piece) for piece in pieces]
+        texts = [piece.text for piece in pieces]
+        for found in piece_chunks:
+            texts.extend(chunk.text for chunk in found)
+        vectors = self.embedder.embed(texts)
+        description = self._description(vectors[: len(pieces)])
+        cursor = len(pieces)
+        out: list[_Scored] = []
+        for number, piece in enumerate(pieces):
+            own_chunks = piece_chunks[number]
+            rows = [number, *range(cursor, cursor + len(own_chunks))]
+            cursor += len(own_chunks)
+            semantic_rows = self._semantic(vectors[rows])
+            semantic_whole = semantic_rows[0]
+            semantic_chunk = semantic_rows[1:].max(axis=0) if own_chunks else semantic_whole
+            piece_windows = windows(piece)
+            lexical_whole = np.asarray(
+                (self.tfidf.transform([piece.text]) @ self.tfidf_t).toarray(), dtype=np.float32
+            ).ravel()
+            window_matrix = self.tfidf.transform([w.text for w in piece_windows])
+            lexical_window = lexical_whole.copy()
+            if piece_windows:
+                # Only the rarer n-grams take part here (see __init__): the windows are there
+                # to find a label's distinctive words inside a long sentence, and the common
+                # n-grams would make this product dense and slow.
+                product = sparse.csr_matrix(window_matrix @ self.window_tfidf_t)
+                np.maximum.at(lexical_window, product.indices, product.data)
+            exact = np.zeros(len(self.variants), dtype=np.float32)
+            exact[self._exact(piece)] = 1.0
+            per_variant = (
+                weights.semantic * semantic_whole
+                + weights.semantic_chunk * np.maximum(semantic_chunk, semantic_whole)
+                + weights.lexical * lexical_whole
+                + weights.lexical_window * np.maximum(lexical_window, lexical_whole)
+                + weights.exact * exact
+            ) * self.variant_factor
+            total = self._per_concept(per_variant) + weights.description * description[number]
+            out.append(
+                _Scored(
+                    total=total.astype(np.float32),
+                    semantic=self._per_concept(np.maximum(semantic_whole, semantic_chunk)),
+                    lexical=self._per_concept(np.maximum(lexical_whole, lexical_window)),
+                    exact=self._per_concept(exact),
+                    variant_score=per_variant.astype(np.float32),
+                    window_tfidf=window_matrix if explain else None,
+                    windows=piece_windows if explain else [],
+                    chunk_semantic=semantic_rows[1:] if explain and own_chunks else None,
+                    chunks=own_chunks if explain else [],
+                )
+            )
+        return out
+
+    def scores(self, text: str) -> Vector:
+        """One score per concept (in the order given to `build`) for a sentence or phrase."""
+        return self.scores_many([text])[0]
+
+    def scores_many(self, texts: Sequence[str]) -> list[Vector]:
+        """`scores` for several texts; their embeddings are computed in one batch."""
+        pieces = [_Piece(text, 0, len(text)) for text in texts]
+        return [scored.total for scored in self._score_many(pieces)]
+
+    # -- explaining -----------------------------------------------------------------------
+
+    def _match(self, concept: int, scored: _Scored, piece: _Piece, document: str) -> SkillMatch:
+        lo = self.starts[concept]
+        hi = self.starts[concept + 1] if concept + 1 < len(self.starts) else len(self.variants)
+        variant = lo + int(np.argmax(scored.variant_score[lo:hi]))
+        start, end = piece.start, piece.end
+        evidence = piece.text
+        if scored.window_tfidf is not None and scored.windows:
+            column = np.asarray(
+                (scored.window_tfidf @ self.tfidf.matrix[variant].T).toarray()
+            ).ravel()
+            if column.size and column.max() > 0.3:
+                # Ties go to the shorter window: the fewest words that carry the match.
+                best = max(
+                    range(len(column)),
+                    key=lambda i: (
+                        round(float(column[i]), 3),
+                        -(scored.windows[i].end - scored.windows[i].start),
+                    ),
+                )
+                window = scored.windows[best]
+                start, end, evidence = window.start, window.end, window.text
+            elif scored.chunk_semantic is not None and scored.chunks:
+                best = int(np.argmax(scored.chunk_semantic[:, variant]))
+                chunk = scored.chunks[best]
+                start, end, evidence = chunk.start, chunk.end, chunk.text
+        # Only offsets that point at the evidence are ever handed out.
+        span = (start, end) if document[start:end] == evidence else None
+        semantic = float(scored.semantic[concept])
+        lexical = float(scored.lexical[concept])
+        if scored.exact[concept] > 0:
+            method = "exact"
+        elif lexical > 0.8 * semantic and lexical > 0.5:
+            method = "lexical"
+        elif semantic > 1.2 * lexical:
+            method = "semantic"
+        else:
+            method = "hybrid"
+        concept_obj = self.concepts[concept]
+        return SkillMatch(
+            uri=concept_obj.uri,
+            label=concept_obj.label,
+            score=round(float(scored.total[concept]), 4),
+            evidence=evidence,
+            span=span,
+            method=method,
+            matched_label=self.variants[variant],
+        )
+
+    # -- the three uses -------------------------------------------------------------------
+
+    def link(self, text: str, *, k: int = 5) -> list[SkillMatch]:
+        """The k concepts that best match one sentence or phrase, best first."""
+        if not text.strip():
+            raise EmptyText("there is no text to link")
+        _check_size(text)
+        piece = _Piece(text, 0, len(text))
+        scored = self._score_many([piece], explain=True)[0]
+        top = _top(scored.total, k)
+        return [self._match(int(c), scored, piece, text) for c in top]
+
+    def search(self, query: str, *, k: int = 20) -> list[SkillMatch]:
+        """Label search for a skill picker: prefix and substring hits first, then the rest."""
+        if not query.strip():
+            return []
+        _check_size(query)
+        piece = _Piece(query, 0, len(query))
+        scored = self._score_many([piece])[0]
+        needle = normalise(query)
+        boost = np.zeros(len(self.variants), dtype=np.float32)
+        if needle:
+            for index, variant in enumerate(self.variants):
+                label = normalise(variant)
+                if label.startswith(needle):
+                    boost[index] = 0.5
+                elif needle in label:
+                    boost[index] = 0.3
+        total = scored.total + self._per_concept(boost)
+        return [
+            SkillMatch(
+                uri=self.concepts[c].uri,
+                label=self.concepts[c].label,
+                score=round(float(total[c]), 4),
+                evidence=query,
+                span=(0, len(query)),
+                method="search",
+                matched_label=self.concepts[c].label,
+            )
+            for c in _top(total, k)
+        ]
+
+    def extract(
+        self, document: str, *, min_score: float | None = None, max_skills: int = 40
+    ) -> Extraction:
+        """The skills a job posting asks for, each with its best evidence, best first."""
+        if not document.strip():
+            raise EmptyText("the posting is empty")
+        _check_size(document)
+        threshold = self.weights.threshold if min_score is None else min_score
+        language, confidence = detect_language(document)
+        note = None
+        if language not in {"en", "und"}:
+            note = (
+                f"This posting looks like {LANGUAGE_NAMES.get(language, language)} "
+                f"(confidence {confidence:.2f}); skill linking works on English text, so only "
+                "what could be linked (tool names, loan words) is shown."
+            )
+        pieces = sentences(document)
+        best: dict[int, SkillMatch] = {}
+        for start in range(0, len(pieces), 32):
+            batch = pieces[start : start + 32]
+            for piece, scored in zip(batch, self._score_many(batch, explain=True), strict=True):
+                for concept in _top(scored.total, PER_SENTENCE):
+                    score = float(scored.total[concept])
+                    if score < threshold:
+                        break
+                    known = best.get(int(concept))
+                    if known is None or score > known.score:
+                        best[int(concept)] = self._match(int(concept), scored, piece, document)
+        ranked = sorted(best.values(), key=lambda m: (-m.score, m.label))
+        notes: list[str] = []
+        if len(ranked) > max_skills:
+            notes.append(f"{len(ranked) - max_skills} weaker matches left out")
+        if not ranked:
+            notes.append("no skill matched above the threshold")
+        return Extraction(
+            matches=ranked[:max_skills],
+            language=language,
+            language_note=note,
+            sentences=len(pieces),
+            notes=notes,
+            threshold=threshold,
+        )
+
+
+PER_SENTENCE = 5
+
+LANGUAGE_NAMES: Mapping[str, str] = {
+    "en": "English",
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "it": "Italian",
+    "nl": "Dutch",
+    "pt": "Portuguese",
+    "sv": "Swedish",
+    "pl": "Polish",
+}
+
+
+def _top(values: Vector, k: int) -> list[int]:
+    k = max(0, min(k, len(values)))
+    if k == 0:
+        return []
+    part = np.argpartition(-values, k - 1)[:k]
+    return [int(i) for i in part[np.argsort(-values[part], kind="stable")]]
+
+
+def _check_size(text: str) -> None:
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise PostingTooLarge(
+            f"the text has {len(text):,} characters; at most {MAX_DOCUMENT_CHARS:,} can be linked"
+        )
