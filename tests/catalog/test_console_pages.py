@@ -304,3 +304,28 @@ def test_another_institutions_achievement_is_not_found(client: TestClient, db: S
     assert theirs.name not in client.get("/console/achievements").text
     db.expire_all()
     assert theirs.status == "active" and theirs.version == 1 and theirs.name != "Taken over"
+
+
+def test_the_form_suggests_skills_from_the_description_and_searches_the_imported_framework(
+    client: TestClient, db: Session
+) -> None:
+    from microcred.catalog import framework
+
+    t = signed_in(client, db)
+    framework.load_bundled_framework(db, actor=SYSTEM)
+    achievement = factories.achievement(
+        db,
+        t,
+        description="Learners apply statistical analysis techniques to survey data.",
+        alignments=[],
+    )
+    db.commit()
+    page = client.get(f"/console/achievements/{achievement.id}/edit")
+    assert page.status_code == 200
+    assert "Suggested from the description" in page.text
+    assert "apply statistical analysis techniques" in page.text
+    # The search reaches the whole imported framework, not only the digital-skills list.
+    found = client.get(
+        f"/console/achievements/{achievement.id}/edit", params={"skill_query": "perform backups"}
+    )
+    assert "cf3e976d-2c3e-495c-a874-f9e8a66d3b48" in found.text

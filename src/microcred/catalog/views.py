@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -97,6 +98,45 @@ def _field_errors(exc: ValidationError) -> dict[str, str]:
 
 
 # --- forms ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SkillOption:
+    uri: str
+    label: str
+    skill_type: str
+    description: str
+
+
+def _skill_results(session: Session, query: str) -> list[SkillOption]:
+    """The picker's matches: the imported framework (labels and alternative labels) once one is
+    imported, else the digital-skills list that ships with the package."""
+    if not query:
+        return []
+    if service.framework_version(session) is not None:
+        return [
+            SkillOption(c.uri, c.label, c.kind, c.description)
+            for c in service.search_framework_skills(session, query=query, limit=SKILL_RESULTS)
+        ]
+    return [
+        SkillOption(s.uri, s.label, s.skill_type, s.description)
+        for s in esco.search(query, limit=SKILL_RESULTS)
+    ]
+
+
+def _suggestions(request: Request, session: Session, description: str) -> list[dict[str, Any]]:
+    """Skills the description reads like (the skill linker), for staff to tick or ignore."""
+    if not description.strip() or service.framework_version(session) is None:
+        return []
+    from microcred.learning import service as learning  # the linker builds lazily
+
+    try:
+        with undo_on_refusal(session):
+            return learning.suggest_alignments(
+                session, settings=request.app.state.settings, text=description, limit=6
+            )
+    except DomainError:
+        return []
 
 
 def _skill_labels(achievement: Achievement | None) -> dict[str, str]:
@@ -268,11 +308,18 @@ def _form_page(
     status_code: int = 200,
 ) -> Response:
     labels = _skill_labels(achievement)
+    labels.update({u: k.label for u, k in service.framework_skills(session, uris=chosen).items()})
     query = skill_query.strip()[:100]
     # Enter in any field presses the form's first button, the skill search: say that nothing
     # was saved rather than silently showing the form again.
     unsaved = search_pressed and not query
-    results = [s for s in esco.search(query, limit=SKILL_RESULTS) if s.uri not in chosen]
+    results = [s for s in _skill_results(session, query) if s.uri not in chosen]
+    suggested = [
+        s
+        for s in _suggestions(request, session, form.get("description", ""))
+        if s["uri"] not in chosen
+    ]
+    labels.update({s.uri: s.label for s in results})
     ticked = set(_current_needs(session, achievement) if needs is None else needs)
     # Retired achievements cannot become prerequisites; one that already is stays listed so
     # saving the form does not silently drop it.
@@ -295,6 +342,7 @@ def _form_page(
             "delivery_labels": DELIVERY_LABELS,
             "skill_query": query,
             "results": results,
+            "suggested": suggested,
             "searched": bool(query),
             "errors": errors or {},
             "notice": notice,
