@@ -249,7 +249,7 @@ def section() -> list[str]:
     lines.append("")
     hashed_t = timings["hashed"]
     lines.append(
-        f"Index build (13,895 concepts, {n_variants:,} label variants): hashed "
+        f"Index build ({len(concepts):,} concepts, {n_variants:,} label variants): hashed "
         f"{hashed_t['build']:.1f} s"
         + (
             f"; semantic {timings['semantic']['build']:.1f} s plus "
