@@ -570,3 +570,18 @@ def test_knowledge_tracing_is_refit_from_graded_answers(
     assert set(fitted) == {BI}
     assert fitted[BI].answers == 320 and fitted[BI].version.startswith("em-")
     assert 0 < fitted[BI].p_learn < 1 and fitted[BI].p_guess < 0.5
+
+
+def test_a_target_posting_in_another_language_carries_the_note_to_the_gap(
+    db: Session, settings: Settings, tenant: factories.Tenant
+) -> None:
+    learner = as_learner(tenant, factories.learner(db, tenant).id)
+    text = (
+        "Wir suchen einen Datenanalysten. Sie arbeiten mit SQL und Python und erstellen "
+        "Berichte für die Geschäftsführung. Erfahrung mit Statistik ist von Vorteil."
+    )
+    service.set_target(
+        db, settings=settings, actor=learner, target=service.TargetIn(posting_text=text)
+    )
+    gap = service.gap_for(db, actor=learner)
+    assert gap.notes and "'de'" in gap.notes[0]

@@ -52,6 +52,7 @@ from microcred.learning.skills import (
     PostingTooLarge,
     SkillConcept,
     SkillIndex,
+    detect_language,
 )
 
 MAX_POSTING_CHARS = 100_000
@@ -863,6 +864,14 @@ def gap_for(session: Session, *, actor: Principal, learner_id: uuid.UUID | None 
             f"are still to learn. The catalog covers {covered:.0%} of this job's {word} skills"
             + (f"; these {len(untaught)} are taught nowhere here." if untaught else ".")
         )
+    notes: list[str] = []
+    if target.posting_text:
+        language, _ = detect_language(target.posting_text)
+        if language not in ("en", "und"):
+            notes.append(
+                f"The posting reads as {language!r}, not English: skills are linked to ESCO's "
+                "English labels, so only what could be linked is shown."
+            )
     return Gap(
         target.title,
         target.kind,
@@ -873,6 +882,7 @@ def gap_for(session: Session, *, actor: Principal, learner_id: uuid.UUID | None 
         taught,
         untaught,
         summary,
+        notes,
     )
 
 
