@@ -67,6 +67,13 @@ def test_a_learner_targets_data_analyst_and_enrols_in_the_first_step(
     expect(page.locator(".weights-words")).to_contain_text("counts 40%")
     assert_accessible(page, context="chooser")
 
+    # Amira holds Python for Data Analysis and SQL Foundations: their skills show as mastered.
+    page.get_by_role("navigation", name="Learning").get_by_role("link", name="My skills").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My skills")
+    expect(page.locator(".mastery-list li.card").first).to_contain_text("mastered")
+    screenshot(page, "my-skills")
+    assert_accessible(page, context="my-skills")
+
 
 def test_staff_read_demand_trends_and_the_coverage_report(page: Page, live_site: LiveSite) -> None:
     site = live_site

@@ -522,3 +522,30 @@ def test_an_empty_demand_page_says_so(client: TestClient, db: Session) -> None:
     assert "No job postings yet" in page.text and "No data yet" in page.text
     for svg in svgs(page.text):
         assert svg.get("role") == "img"
+
+
+def test_my_skills_shows_each_estimate_with_its_interval_and_reasons(
+    client: TestClient, db: Session
+) -> None:
+    w = world(db)
+    learner_id = learner_signed_in(client, db, w.t)
+    empty = client.get("/me/skills")
+    assert empty.status_code == 200 and "No evidence yet" in empty.text
+    from microcred.learning import service
+
+    service.recognise_prior_learning(
+        db,
+        actor=w.t.admin,
+        learner_id=learner_id,
+        skill_uri=w.essential[0][0],
+        level=0.9,
+        confidence="high",
+        evidence="Portfolio of <b>BI</b> dashboards reviewed.",
+    )
+    db.commit()
+    page = client.get("/me/skills")
+    assert page.status_code == 200
+    assert w.essential[0][1] in page.text
+    assert "<meter" in page.text and "mastered" in page.text
+    assert "prior learning recognised" in page.text
+    assert page.headers["cache-control"] == "private, no-store"

@@ -1432,6 +1432,16 @@ def refresh_mastery(
     return rows
 
 
+def my_skills(
+    session: Session, *, actor: Principal, learner_id: uuid.UUID | None = None
+) -> list[tuple[SkillMastery, str]]:
+    """The learner's current estimates with each skill's label, most certain mastery first."""
+    rows = refresh_mastery(session, actor=actor, learner_id=learner_id)
+    labels = {u: k.label for u, k in framework.framework_skills(session, uris=list(rows)).items()}
+    ordered = sorted(rows.values(), key=lambda r: (-r.probability, r.skill_uri))
+    return [(row, labels.get(row.skill_uri, row.skill_uri)) for row in ordered]
+
+
 def recognise_prior_learning(
     session: Session,
     *,

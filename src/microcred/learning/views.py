@@ -555,6 +555,21 @@ def withdraw(
 # --- the learner: programme chooser -----------------------------------------------------------
 
 
+@router.get("/me/skills")
+def my_skills(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    """Every skill the platform has evidence of, with P(mastered), its interval and why."""
+    if principal is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    learner = _learner(principal)
+    return _learner_page(
+        request,
+        learner,
+        "learning/skills.html",
+        {"skills": service.my_skills(session, actor=learner), "mastered": service.MASTERED},
+        200,
+    )
+
+
 @router.get("/me/chooser")
 def chooser(
     request: Request,
