@@ -30,8 +30,8 @@ from microcred.kit.settings import Settings, get_settings
 from microcred.kit.web import problems
 from microcred.kit.web.ratelimit import PublicRateLimit
 from microcred.kit.web.templating import templates
-from microcred.learning import views as learning_views
 from microcred.learning import api as learning_api
+from microcred.learning import views as learning_views
 
 log = logging.getLogger(__name__)
 Scope = MutableMapping[str, Any]

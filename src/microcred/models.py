@@ -5,8 +5,8 @@ from microcred.catalog import models as catalog_models
 from microcred.credentials import models as credentials_models
 from microcred.identity import models as identity_models
 from microcred.kit import audit, jobs
-from microcred.learning import models as learning_models
 from microcred.kit.db import Base
+from microcred.learning import models as learning_models
 
 __all__ = [
     "Base",
