@@ -585,3 +585,20 @@ def test_a_target_posting_in_another_language_carries_the_note_to_the_gap(
     )
     gap = service.gap_for(db, actor=learner)
     assert gap.notes and "'de'" in gap.notes[0]
+
+
+def test_an_occupation_the_catalogue_does_not_teach_gets_an_empty_plan_said_plainly(
+    db: Session, settings: Settings, tenant: factories.Tenant
+) -> None:
+    course(db, tenant, "Pottery", [factories.PYTHON_SKILL], hours=Decimal(2))
+    learner = as_learner(tenant, factories.learner(db, tenant).id)
+    service.set_target(
+        db, settings=settings, actor=learner, target=service.TargetIn(occupation_uri=DATA_ANALYST)
+    )
+    gap = service.gap_for(db, actor=learner)
+    assert gap.essential_taught == 0 and len(gap.untaught_essential) == 30
+    assert "covers 0%" in gap.summary
+    view = service.plan_for(db, actor=learner)
+    assert view.plan is not None and view.plan.steps == []
+    assert view.plan.essential_coverage == 0
+    assert "taught nowhere here" in view.plan.summary
