@@ -175,3 +175,27 @@ def test_assessors_recognise_prior_learning_and_override(client: TestClient, db:
         422,
         "invalid-input",
     )
+
+
+def test_an_external_course_catalogue_is_mapped_to_the_framework(
+    client: TestClient, db: Session
+) -> None:
+    t, _ = setup(db)
+    courses = [
+        {"key": "c1", "text": "Statistics: apply statistical analysis techniques"},
+        {"key": "c2", "text": "Data cleansing and data quality"},
+    ]
+    response = client.post("/api/v1/skills/map", json={"courses": courses}, headers=t.headers)
+    assert response.status_code == 200, response.text
+    mapped = {c["key"]: [s["uri"] for s in c["skills"]] for c in response.json()["courses"]}
+    assert mapped["c1"][0] == STAT_TECHNIQUES
+    assert CLEANSING in mapped["c2"][:3]
+    assert_problem(
+        client.post(
+            "/api/v1/skills/map",
+            json={"courses": [{"key": "a", "text": "x"}, {"key": "a", "text": "y"}]},
+            headers=t.headers,
+        ),
+        422,
+        "invalid-input",
+    )

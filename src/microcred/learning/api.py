@@ -17,6 +17,7 @@ from microcred.kit.principal import Principal
 from microcred.kit.web.deps import DbSession, PageDep, SettingsDep
 from microcred.learning import service
 from microcred.learning.schemas import (
+    CatalogueIn,
     ChoiceOut,
     ChooserOut,
     CoverageOut,
@@ -157,6 +158,20 @@ def link_skills(
         session, settings=settings, text=body.text, limit=body.limit
     )
     return {"skills": suggestions}
+
+
+@router.post("/skills/map")
+def map_catalogue(
+    session: DbSession, settings: SettingsDep, principal: Reader, body: CatalogueIn
+) -> dict[str, Any]:
+    """An external course catalogue mapped to the framework: each course's best skills."""
+    mapped = service.map_catalogue(
+        session,
+        settings=settings,
+        items=[(c.key, c.text) for c in body.courses],
+        limit=body.limit,
+    )
+    return {"courses": [{"key": key, "skills": skills} for key, skills in mapped]}
 
 
 # --- acting for a learner of the institution ---------------------------------------------

@@ -72,6 +72,16 @@ class LinkIn(InputModel):
     limit: int = Field(default=10, ge=1, le=50)
 
 
+class CatalogueItemIn(InputModel):
+    key: str = Field(min_length=1, max_length=200, description="the course's id in your catalogue")
+    text: str = Field(min_length=1, max_length=10_000, description="title, skills or description")
+
+
+class CatalogueIn(InputModel):
+    courses: list[CatalogueItemIn] = Field(min_length=1, max_length=500)
+    limit: int = Field(default=5, ge=1, le=20)
+
+
 class SkillTrendOut(BaseModel):
     uri: str
     label: str

@@ -128,6 +128,44 @@ def suggest_alignments(
     ]
 
 
+MAX_CATALOGUE_ITEMS = 500
+
+
+def map_catalogue(
+    session: Session, *, settings: Settings, items: Sequence[tuple[str, str]], limit: int = 5
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    """An external course catalogue → ESCO: each (key, text: a title, a skills list or a
+    description) with its best-linked skills, the score and the words that matched."""
+    if not items:
+        raise InvalidInput("send at least one course")
+    if len(items) > MAX_CATALOGUE_ITEMS:
+        raise PayloadTooLarge(f"at most {MAX_CATALOGUE_ITEMS} courses per request")
+    keys = [key for key, _ in items]
+    if len(set(keys)) != len(keys):
+        raise InvalidInput("each course needs its own key")
+    index = skill_index(session, settings=settings)
+    out: list[tuple[str, list[dict[str, Any]]]] = []
+    for key, text in items:
+        if not text.strip():
+            raise InvalidInput(f"course {key!r} has no text to read skills from")
+        matches = index.link(text, k=limit)
+        out.append(
+            (
+                key,
+                [
+                    {
+                        "uri": m.uri,
+                        "label": m.label,
+                        "score": round(m.score, 3),
+                        "evidence": m.evidence,
+                    }
+                    for m in matches
+                ],
+            )
+        )
+    return out
+
+
 def search_skills(
     session: Session, *, settings: Settings, query: str, limit: int = 20
 ) -> list[dict[str, Any]]:
