@@ -237,31 +237,69 @@ def char_ngrams(text: str, low: int = 2, high: int = 4) -> list[str]:
 
 
 class CharTfidf:
-    """TF-IDF over character n-grams with a vocabulary and IDF learnt from a corpus."""
+    """TF-IDF over character n-grams with a vocabulary and IDF learnt from a corpus.
+
+    Vectorised: n-grams never cross a word boundary, so a text's n-gram counts are its word
+    counts times a word-by-n-gram count matrix; each distinct word is split into n-grams once
+    (and memoised), and the rest is sparse algebra.
+    """
 
     def __init__(self, corpus: Sequence[str], *, ngram_range: tuple[int, int] = (2, 4)) -> None:
         self.ngram_range = ngram_range
-        vocabulary: dict[str, int] = {}
-        indptr = [0]
-        indices: list[int] = []
-        counts: list[float] = []
-        for text in corpus:
-            row: dict[int, int] = {}
-            for gram in char_ngrams(text, *ngram_range):
-                index = vocabulary.setdefault(gram, len(vocabulary))
-                row[index] = row.get(index, 0) + 1
-            indices.extend(row.keys())
-            counts.extend(row.values())
-            indptr.append(len(indices))
-        self.vocabulary = vocabulary
-        tf = sparse.csr_matrix(
-            (np.asarray(counts, dtype=np.float32), indices, indptr),
-            shape=(len(corpus), len(vocabulary)),
-        )
-        df = np.bincount(tf.indices, minlength=len(vocabulary))
+        self.vocabulary: dict[str, int] = {}
+        self._word_memo: dict[str, list[int]] = {}
+        tf = self._counts(corpus, grow=True)
+        df = np.bincount(tf.indices, minlength=len(self.vocabulary))
         self.df = df
         self.idf = (np.log((1.0 + len(corpus)) / (1.0 + df)) + 1.0).astype(np.float32)
         self.matrix = self._weigh(tf)
+
+    def _word_grams(self, word: str, grow: bool) -> list[int]:
+        known = self._word_memo.get(word)
+        if known is not None:
+            return known
+        vocabulary = self.vocabulary
+        if grow:
+            found = [
+                vocabulary.setdefault(gram, len(vocabulary))
+                for gram in char_ngrams(word, *self.ngram_range)
+            ]
+        else:
+            found = [
+                index
+                for gram in char_ngrams(word, *self.ngram_range)
+                if (index := vocabulary.get(gram)) is not None
+            ]
+        if len(self._word_memo) < 300_000:
+            self._word_memo[word] = found
+        return found
+
+    def _counts(self, texts: Sequence[str], *, grow: bool = False) -> sparse.csr_matrix:
+        word_ids: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        for row, text in enumerate(texts):
+            for word in normalise(text).split():
+                rows.append(row)
+                cols.append(word_ids.setdefault(word, len(word_ids)))
+        gram_rows: list[int] = []
+        gram_cols: list[int] = []
+        for word, number in word_ids.items():
+            grams = self._word_grams(word, grow)
+            gram_cols.extend(grams)
+            gram_rows.extend([number] * len(grams))
+        text_words = sparse.csr_matrix(
+            (np.ones(len(rows), dtype=np.float32), (rows, cols)),
+            shape=(len(texts), len(word_ids)),
+        )
+        word_grams = sparse.csr_matrix(
+            (np.ones(len(gram_rows), dtype=np.float32), (gram_rows, gram_cols)),
+            shape=(len(word_ids), len(self.vocabulary)),
+        )
+        counts = sparse.csr_matrix(text_words @ word_grams)
+        counts.sum_duplicates()
+        counts.sort_indices()
+        return counts
 
     def _weigh(self, tf: sparse.csr_matrix) -> sparse.csr_matrix:
         tf = tf.copy()
@@ -272,23 +310,7 @@ class CharTfidf:
         return sparse.csr_matrix(sparse.diags((1.0 / norms).astype(np.float32)) @ weighted)
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        indptr = [0]
-        indices: list[int] = []
-        counts: list[float] = []
-        for text in texts:
-            row: dict[int, int] = {}
-            for gram in char_ngrams(text, *self.ngram_range):
-                index = self.vocabulary.get(gram)
-                if index is not None:
-                    row[index] = row.get(index, 0) + 1
-            indices.extend(row.keys())
-            counts.extend(row.values())
-            indptr.append(len(indices))
-        tf = sparse.csr_matrix(
-            (np.asarray(counts, dtype=np.float32), indices, indptr),
-            shape=(len(texts), len(self.vocabulary)),
-        )
-        return self._weigh(tf)
+        return self._weigh(self._counts(texts))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -398,9 +420,10 @@ class SkillIndex:
         self._sparse_embeddings = isinstance(embedder, HashedEmbedder)
         self.description_vectors: Any = None
         if isinstance(embedder, HashedEmbedder):
-            self.variant_vectors: Any = sparse.csr_matrix(embedder.embed_sparse(variants).T)
+            # rows: variants (and descriptions), columns: hash buckets
+            self.variant_vectors: Any = embedder.embed_sparse(variants)
             descriptions = [c.description for c in self.concepts]
-            self.description_vectors = sparse.csr_matrix(embedder.embed_sparse(descriptions).T)
+            self.description_vectors = embedder.embed_sparse(descriptions)
         elif embed_alt_labels:
             self.variant_vectors = embed_cached(embedder, variants, cache_dir)
         else:
@@ -457,9 +480,7 @@ class SkillIndex:
 
     def _semantic(self, vectors: Vector) -> Vector:
         if self._sparse_embeddings:
-            return np.asarray(
-                (sparse.csr_matrix(vectors) @ self.variant_vectors).toarray(), dtype=np.float32
-            )
+            return np.ascontiguousarray((self.variant_vectors @ vectors.T).T, dtype=np.float32)
         scores = np.asarray(vectors @ self.variant_vectors.T, dtype=np.float32)
         return scores if self._variant_rows is None else scores[:, self._variant_rows]
 
@@ -467,10 +488,7 @@ class SkillIndex:
         if self.description_vectors is None:
             return np.zeros((len(vectors), len(self.concepts)), dtype=np.float32)
         if self._sparse_embeddings:
-            return np.asarray(
-                (sparse.csr_matrix(vectors) @ self.description_vectors).toarray(),
-                dtype=np.float32,
-            )
+            return np.ascontiguousarray((self.description_vectors @ vectors.T).T, dtype=np.float32)
         return np.asarray(vectors @ self.description_vectors.T, dtype=np.float32)
 
     def _exact(self, piece: _Piece) -> NDArray[np.int64]:
@@ -482,58 +500,86 @@ class SkillIndex:
         return np.asarray(found, dtype=np.int64)
 
     def _score_many(self, pieces: Sequence[_Piece], *, explain: bool = False) -> list[_Scored]:
-        """Scores for several texts; their embeddings are computed in one batch."""
+        """Scores for several texts, computed together: one embedding batch and one sparse
+        product per signal for all the texts, their chunks and their word windows."""
+        if not pieces:
+            return []
         weights = self.weights
+        n = len(pieces)
         piece_chunks = [chunks(piece) for piece in pieces]
         texts = [piece.text for piece in pieces]
-        for found in piece_chunks:
+        chunk_owner: list[int] = []
+        for number, found in enumerate(piece_chunks):
             texts.extend(chunk.text for chunk in found)
-        vectors = self.embedder.embed(texts)
-        description = self._description(vectors[: len(pieces)])
-        cursor = len(pieces)
-        out: list[_Scored] = []
+            chunk_owner.extend([number] * len(found))
+        if isinstance(self.embedder, HashedEmbedder):
+            # variants x buckets (sparse) times buckets x texts (dense): about twice as fast as
+            # the sparse-by-sparse product, as a hashed text vector fills ~15 % of the buckets.
+            hashed = np.asarray(self.embedder.embed_sparse(texts).T.toarray(), dtype=np.float32)
+            semantic_all = np.ascontiguousarray((self.variant_vectors @ hashed).T)
+            description = np.ascontiguousarray((self.description_vectors @ hashed[:, :n]).T)
+        else:
+            vectors = self.embedder.embed(texts)
+            semantic_all = self._semantic(vectors)
+            description = self._description(vectors[:n])
+        semantic_whole = semantic_all[:n]
+        semantic_best = semantic_whole.copy()
+        for row, owner in enumerate(chunk_owner, start=n):
+            np.maximum(semantic_best[owner], semantic_all[row], out=semantic_best[owner])
+        lexical_whole = np.asarray(
+            (self.tfidf.transform(texts[:n]) @ self.tfidf_t).toarray(), dtype=np.float32
+        )
+        piece_windows = [windows(piece) for piece in pieces]
+        all_windows = [w for found in piece_windows for w in found]
+        window_owner = np.repeat(np.arange(n), [len(found) for found in piece_windows])
+        window_matrix = self.tfidf.transform([w.text for w in all_windows])
+        lexical_best = lexical_whole.copy()
+        if all_windows:
+            # Only the rarer n-grams take part here (see __init__): the windows are there to
+            # find a label's distinctive words inside a long sentence, and the common n-grams
+            # would make this product dense and slow.
+            product = sparse.csr_matrix(window_matrix @ self.window_tfidf_t)
+            rows = np.repeat(window_owner, np.diff(product.indptr))
+            flat = rows * len(self.variants) + product.indices
+            np.maximum.at(lexical_best.reshape(-1), flat, product.data)
+        exact = np.zeros((n, len(self.variants)), dtype=np.float32)
         for number, piece in enumerate(pieces):
+            exact[number, self._exact(piece)] = 1.0
+        per_variant = (
+            weights.semantic * semantic_whole
+            + weights.semantic_chunk * semantic_best
+            + weights.lexical * lexical_whole
+            + weights.lexical_window * lexical_best
+            + weights.exact * exact
+        ) * self.variant_factor
+        total = self._per_concept(per_variant) + weights.description * description
+        semantic_concept = self._per_concept(semantic_best)
+        lexical_concept = self._per_concept(lexical_best)
+        exact_concept = self._per_concept(exact)
+        out: list[_Scored] = []
+        window_start = 0
+        chunk_start = n
+        for number in range(n):
+            own_windows = piece_windows[number]
             own_chunks = piece_chunks[number]
-            rows = [number, *range(cursor, cursor + len(own_chunks))]
-            cursor += len(own_chunks)
-            semantic_rows = self._semantic(vectors[rows])
-            semantic_whole = semantic_rows[0]
-            semantic_chunk = semantic_rows[1:].max(axis=0) if own_chunks else semantic_whole
-            piece_windows = windows(piece)
-            lexical_whole = np.asarray(
-                (self.tfidf.transform([piece.text]) @ self.tfidf_t).toarray(), dtype=np.float32
-            ).ravel()
-            window_matrix = self.tfidf.transform([w.text for w in piece_windows])
-            lexical_window = lexical_whole.copy()
-            if piece_windows:
-                # Only the rarer n-grams take part here (see __init__): the windows are there
-                # to find a label's distinctive words inside a long sentence, and the common
-                # n-grams would make this product dense and slow.
-                product = sparse.csr_matrix(window_matrix @ self.window_tfidf_t)
-                np.maximum.at(lexical_window, product.indices, product.data)
-            exact = np.zeros(len(self.variants), dtype=np.float32)
-            exact[self._exact(piece)] = 1.0
-            per_variant = (
-                weights.semantic * semantic_whole
-                + weights.semantic_chunk * np.maximum(semantic_chunk, semantic_whole)
-                + weights.lexical * lexical_whole
-                + weights.lexical_window * np.maximum(lexical_window, lexical_whole)
-                + weights.exact * exact
-            ) * self.variant_factor
-            total = self._per_concept(per_variant) + weights.description * description[number]
+            window_end = window_start + len(own_windows)
+            chunk_end = chunk_start + len(own_chunks)
             out.append(
                 _Scored(
-                    total=total.astype(np.float32),
-                    semantic=self._per_concept(np.maximum(semantic_whole, semantic_chunk)),
-                    lexical=self._per_concept(np.maximum(lexical_whole, lexical_window)),
-                    exact=self._per_concept(exact),
-                    variant_score=per_variant.astype(np.float32),
-                    window_tfidf=window_matrix if explain else None,
-                    windows=piece_windows if explain else [],
-                    chunk_semantic=semantic_rows[1:] if explain and own_chunks else None,
+                    total=total[number],
+                    semantic=semantic_concept[number],
+                    lexical=lexical_concept[number],
+                    exact=exact_concept[number],
+                    variant_score=per_variant[number],
+                    window_tfidf=window_matrix[window_start:window_end] if explain else None,
+                    windows=own_windows if explain else [],
+                    chunk_semantic=(
+                        semantic_all[chunk_start:chunk_end] if explain and own_chunks else None
+                    ),
                     chunks=own_chunks if explain else [],
                 )
             )
+            window_start, chunk_start = window_end, chunk_end
         return out
 
     def scores(self, text: str) -> Vector:
@@ -554,9 +600,8 @@ class SkillIndex:
         start, end = piece.start, piece.end
         evidence = piece.text
         if scored.window_tfidf is not None and scored.windows:
-            column = np.asarray(
-                (scored.window_tfidf @ self.tfidf.matrix[variant].T).toarray()
-            ).ravel()
+            label_vector = np.asarray(self.tfidf.matrix[variant].toarray(), dtype=np.float32)
+            column = np.asarray(scored.window_tfidf @ label_vector.ravel()).ravel()
             if column.size and column.max() > 0.3:
                 # Ties go to the shorter window: the fewest words that carry the match.
                 best = max(

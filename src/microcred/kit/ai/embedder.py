@@ -105,7 +105,8 @@ class HashedEmbedder:
         self.dimension = dimension
         self.char_ngrams = char_ngrams
         self.name = f"hashed-ngrams-v1:d{dimension}:c{char_ngrams[0]}-{char_ngrams[1]}"
-        self._memo: dict[str, tuple[NDArray[np.int64], NDArray[np.float32]]] = {}
+        # token -> its character n-gram feature counts (bounded)
+        self._memo: dict[str, dict[str, int]] = {}
 
     def features(self, text: str) -> dict[str, float]:
         tokens = words(text)
@@ -124,38 +125,97 @@ class HashedEmbedder:
         weights = {"w": 1.0, "b": 0.8, "c": 0.35}
         return {k: weights[k[0]] * (1.0 + math.log(v)) for k, v in counts.items()}
 
-    def _sparse(self, text: str) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-        cached = self._memo.get(text)
+    def _token_grams(self, token: str) -> dict[str, int]:
+        """The character n-gram features of one token, counted (as `features` counts them)."""
+        cached = self._memo.get(token)
         if cached is not None:
             return cached
-        feats = self.features(text)
-        hashes = np.fromiter((stable_hash(k) for k in feats), dtype=np.int64, count=len(feats))
-        values = np.fromiter(feats.values(), dtype=np.float32, count=len(feats))
-        # The bit above the bucket bits picks the sign; crc32 mixes all bits well enough.
-        signs = np.where((hashes >> 20) & 1, -1.0, 1.0).astype(np.float32)
-        result = (hashes % self.dimension, values * signs)
-        if len(self._memo) < 50_000:
-            self._memo[text] = result
-        return result
+        counts: dict[str, int] = {}
+        low, high = self.char_ngrams
+        padded = f" {token} "
+        for n in range(low, high + 1):
+            for i in range(max(1, len(padded) - n + 1)):
+                key = "c:" + padded[i : i + n]
+                counts[key] = counts.get(key, 0) + 1
+        if len(self._memo) < 200_000:
+            self._memo[token] = counts
+        return counts
 
     def embed_sparse(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        """The same vectors as `embed`, as a sparse matrix (rows hold a few hundred entries)."""
-        rows: list[NDArray[np.int64]] = []
-        cols: list[NDArray[np.int64]] = []
-        vals: list[NDArray[np.float32]] = []
-        for row, text in enumerate(texts):
-            buckets, values = self._sparse(text)
-            rows.append(np.full(len(buckets), row, dtype=np.int64))
-            cols.append(buckets)
-            vals.append(values)
+        """The same vectors as `embed`, as a sparse matrix (rows hold a few hundred entries).
+
+        Vectorised: each distinct token's character n-grams are counted once per call (and
+        memoised), a text's n-gram counts are its token counts times that token-by-n-gram
+        matrix, and each distinct feature is hashed once; the values equal `features`'.
+        """
         shape = (len(texts), self.dimension)
-        if not vals:
+        if not texts:
             return sparse.csr_matrix(shape, dtype=np.float32)
-        matrix = sparse.csr_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-            shape=shape,
-            dtype=np.float32,
-        )  # duplicate (row, bucket) pairs are summed: that is what a collision is
+        feature_ids: dict[str, int] = {}
+        token_ids: dict[str, int] = {}
+        # texts x tokens (word counts) and texts x bigram features, as COO triplets
+        token_rows: list[int] = []
+        token_cols: list[int] = []
+        bigram_rows: list[int] = []
+        bigram_cols: list[int] = []
+        for row, text in enumerate(texts):
+            tokens = words(text)
+            for token in tokens:
+                token_rows.append(row)
+                token_cols.append(token_ids.setdefault(token, len(token_ids)))
+            for left, right in itertools.pairwise(tokens):
+                bigram_rows.append(row)
+                bigram_cols.append(feature_ids.setdefault(f"b:{left} {right}", len(feature_ids)))
+        # tokens x features: the word feature itself and the character n-grams
+        word_feature = np.empty(len(token_ids), dtype=np.int64)
+        gram_rows: list[int] = []
+        gram_cols: list[int] = []
+        gram_counts: list[int] = []
+        for token, number in token_ids.items():
+            word_feature[number] = feature_ids.setdefault("w:" + token, len(feature_ids))
+            for key, count in self._token_grams(token).items():
+                gram_rows.append(number)
+                gram_cols.append(feature_ids.setdefault(key, len(feature_ids)))
+                gram_counts.append(count)
+        n_features = len(feature_ids)
+        n_tokens = len(token_ids)
+        text_tokens = sparse.csr_matrix(
+            (np.ones(len(token_rows), dtype=np.float64), (token_rows, token_cols)),
+            shape=(len(texts), n_tokens),
+        )
+        token_grams = sparse.csr_matrix(
+            (np.asarray(gram_counts, dtype=np.float64), (gram_rows, gram_cols)),
+            shape=(n_tokens, n_features),
+        )
+        word_map = sparse.csr_matrix(
+            (np.ones(n_tokens, dtype=np.float64), (np.arange(n_tokens), word_feature)),
+            shape=(n_tokens, n_features),
+        )
+        bigrams = sparse.csr_matrix(
+            (np.ones(len(bigram_rows), dtype=np.float64), (bigram_rows, bigram_cols)),
+            shape=(len(texts), n_features),
+        )
+        # Feature families never share a key, so adding the three count matrices never merges
+        # two different features.
+        counts = sparse.csr_matrix(text_tokens @ (token_grams + word_map) + bigrams)
+        counts.sum_duplicates()
+        names = list(feature_ids)
+        family = {"w": 1.0, "b": 0.8, "c": 0.35}
+        weight = np.fromiter((family[k[0]] for k in names), dtype=np.float64, count=n_features)
+        hashes = np.fromiter((stable_hash(k) for k in names), dtype=np.int64, count=n_features)
+        # The bit above the bucket bits picks the sign; crc32 mixes all bits well enough.
+        signs = np.where((hashes >> 20) & 1, -1.0, 1.0)
+        counts.data = (1.0 + np.log(counts.data)) * (weight * signs)[counts.indices]
+        buckets = sparse.csr_matrix(
+            (
+                np.ones(n_features, dtype=np.float64),
+                (np.arange(n_features), hashes % self.dimension),
+            ),
+            shape=(n_features, self.dimension),
+        )
+        # Features that share a bucket are summed: that is what a collision is.
+        matrix = sparse.csr_matrix((counts @ buckets).astype(np.float32))
+        matrix.sort_indices()
         norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
         return sparse.csr_matrix(sparse.diags(1.0 / norms).astype(np.float32) @ matrix)
