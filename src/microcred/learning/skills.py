@@ -555,9 +555,53 @@ class SkillIndex:
                 found.extend(self.exact_lookup.get(" ".join(tokens[i:j]), ()))
         return np.asarray(found, dtype=np.int64)
 
-    def _score_many(self, pieces: Sequence[_Piece], *, explain: bool = False) -> list[_Scored]:
+    def _candidates(
+        self, lexical_whole: Vector, lexical_best: Vector, exact: Vector, floor: float
+    ) -> NDArray[np.int64]:
+        """Concepts whose total could reach `floor` with a perfect semantic cosine."""
+        weights = self.weights
+        bound = (
+            weights.semantic
+            + weights.semantic_chunk
+            + weights.lexical * lexical_whole
+            + weights.lexical_window * lexical_best
+            + weights.exact * exact
+        ) * self.variant_factor
+        reachable = self._per_concept(bound) + weights.description >= floor - 1e-6
+        return np.flatnonzero(reachable.any(axis=0))
+
+    def _hashed_semantic(
+        self, texts: Sequence[str], n: int, concepts: NDArray[np.int64] | None
+    ) -> tuple[Vector, Vector]:
+        """Hashed cosines to every variant (texts x variants) and of the first `n` texts to the
+        descriptions (n x concepts); only for `concepts` when given (zeros elsewhere)."""
+        # variants x buckets (sparse) times buckets x texts (dense): about twice as fast as
+        # the sparse-by-sparse product, as a hashed text vector fills ~15 % of the buckets.
+        assert isinstance(self.embedder, HashedEmbedder)
+        hashed = np.asarray(self.embedder.embed_sparse(texts).T.toarray(), dtype=np.float32)
+        if concepts is None:
+            semantic = np.ascontiguousarray((self.variant_vectors @ hashed).T)
+            description = np.ascontiguousarray((self.description_vectors @ hashed[:, :n]).T)
+            return semantic, description
+        semantic = np.zeros((len(texts), len(self.variants)), dtype=np.float32)
+        description = np.zeros((n, len(self.concepts)), dtype=np.float32)
+        if len(concepts):
+            wanted = np.zeros(len(self.concepts), dtype=bool)
+            wanted[concepts] = True
+            rows = np.flatnonzero(wanted[self.owner])
+            semantic[:, rows] = (self.variant_vectors[rows] @ hashed).T
+            description[:, concepts] = (self.description_vectors[concepts] @ hashed[:, :n]).T
+        return semantic, description
+
+    def _score_many(
+        self, pieces: Sequence[_Piece], *, explain: bool = False, floor: float | None = None
+    ) -> list[_Scored]:
         """Scores for several texts, computed together: one embedding batch and one sparse
-        product per signal for all the texts, their chunks and their word windows."""
+        product per signal for all the texts, their chunks and their word windows.
+
+        With a `floor` (extraction), a concept that cannot reach it whatever its semantic
+        cosine is skipped by the hashed embedder's semantic product (its total is then a lower
+        bound, below the floor); every concept that can reach the floor is scored in full."""
         if not pieces:
             return []
         weights = self.weights
@@ -568,20 +612,6 @@ class SkillIndex:
         for number, found in enumerate(piece_chunks):
             texts.extend(chunk.text for chunk in found)
             chunk_owner.extend([number] * len(found))
-        if isinstance(self.embedder, HashedEmbedder):
-            # variants x buckets (sparse) times buckets x texts (dense): about twice as fast as
-            # the sparse-by-sparse product, as a hashed text vector fills ~15 % of the buckets.
-            hashed = np.asarray(self.embedder.embed_sparse(texts).T.toarray(), dtype=np.float32)
-            semantic_all = np.ascontiguousarray((self.variant_vectors @ hashed).T)
-            description = np.ascontiguousarray((self.description_vectors @ hashed[:, :n]).T)
-        else:
-            vectors = self.embedder.embed(texts)
-            semantic_all = self._semantic(vectors)
-            description = self._description(vectors[:n])
-        semantic_whole = semantic_all[:n]
-        semantic_best = semantic_whole.copy()
-        for row, owner in enumerate(chunk_owner, start=n):
-            np.maximum(semantic_best[owner], semantic_all[row], out=semantic_best[owner])
         lexical_whole = np.asarray(
             (self.tfidf.transform(texts[:n]) @ self.tfidf_t).toarray(), dtype=np.float32
         )
@@ -601,6 +631,22 @@ class SkillIndex:
         exact = np.zeros((n, len(self.variants)), dtype=np.float32)
         for number, piece in enumerate(pieces):
             exact[number, self._exact(piece)] = 1.0
+        if isinstance(self.embedder, HashedEmbedder):
+            semantic_all, description = self._hashed_semantic(
+                texts,
+                n,
+                None
+                if floor is None
+                else self._candidates(lexical_whole, lexical_best, exact, floor),
+            )
+        else:
+            vectors = self.embedder.embed(texts)
+            semantic_all = self._semantic(vectors)
+            description = self._description(vectors[:n])
+        semantic_whole = semantic_all[:n]
+        semantic_best = semantic_whole.copy()
+        for row, owner in enumerate(chunk_owner, start=n):
+            np.maximum(semantic_best[owner], semantic_all[row], out=semantic_best[owner])
         per_variant = (
             weights.semantic * semantic_whole
             + weights.semantic_chunk * semantic_best
@@ -777,7 +823,8 @@ class SkillIndex:
         best: dict[int, SkillMatch] = {}
         for start in range(0, len(pieces), 32):
             batch = pieces[start : start + 32]
-            for piece, scored in zip(batch, self._score_many(batch, explain=True), strict=True):
+            scored_batch = self._score_many(batch, explain=True, floor=threshold)
+            for piece, scored in zip(batch, scored_batch, strict=True):
                 piece_words: set[str] | None = None
                 for concept in _top(scored.total, PER_SENTENCE):
                     score = float(scored.total[concept])
