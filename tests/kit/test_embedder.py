@@ -38,6 +38,24 @@ def test_hashed_embedder_is_deterministic_and_normalised() -> None:
     assert isinstance(HashedEmbedder(), Embedder)
 
 
+def test_vectorised_hashed_embedding_equals_the_feature_definition() -> None:
+    texts = ["Experience with PostgreSQL", "C++ and C# o'clock, node.js", "a a a", "x", ""]
+    model = HashedEmbedder(256)
+    got = model.embed(texts)
+    for row, text in enumerate(texts):
+        expected = np.zeros(model.dimension, dtype=np.float64)
+        for feature, value in model.features(text).items():
+            code = embedder_module.stable_hash(feature)
+            sign = -1.0 if (code >> 20) & 1 else 1.0
+            expected[code % model.dimension] += sign * value
+        norm = np.linalg.norm(expected)
+        if norm:
+            expected /= norm
+        assert np.allclose(got[row], expected, atol=1e-6)
+    # the same rows whether embedded together or one by one
+    assert np.allclose(np.vstack([model.embed([t]) for t in texts]), got, atol=1e-7)
+
+
 def test_hashed_embedder_name_tracks_its_configuration() -> None:
     assert HashedEmbedder(1024).name != HashedEmbedder(2048).name
     with pytest.raises(ValueError, match="dimension"):

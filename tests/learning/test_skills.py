@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pytest
 
 from microcred.kit.ai.embedder import HashedEmbedder
 from microcred.learning.skills import (
+    HASHED_WEIGHTS,
     MAX_DOCUMENT_CHARS,
+    CharTfidf,
     EmptyText,
     PostingTooLarge,
     SkillConcept,
     SkillIndex,
+    char_ngrams,
     detect_language,
     sentences,
 )
@@ -142,3 +148,50 @@ def test_sentences_split_lines_bullets_and_run_together_text() -> None:
 def test_an_index_needs_concepts() -> None:
     with pytest.raises(ValueError, match="at least one"):
         SkillIndex.build([])
+
+
+def test_char_tfidf_counts_match_per_text_counting() -> None:
+    corpus = ["PostgreSQL", "node.js and C++", "cook meals", "a", "", "manage a team, manage"]
+    tfidf = CharTfidf(corpus)
+    for row, text in enumerate(corpus):
+        expected: dict[int, float] = {}
+        for gram in char_ngrams(text):
+            index = tfidf.vocabulary[gram]
+            expected[index] = expected.get(index, 0.0) + 1.0
+        counts = tfidf._counts([text])
+        assert dict(zip(counts.indices.tolist(), counts.data.tolist(), strict=True)) == expected
+        assert np.allclose(tfidf.transform([text]).toarray(), tfidf.matrix[row].toarray())
+    # n-grams the corpus never had are ignored
+    assert tfidf.transform(["zzqx"]).nnz == 0
+
+
+def test_extraction_drops_labels_that_share_one_generic_word() -> None:
+    concepts = [
+        *CONCEPTS,
+        SkillConcept("urn:esco:stealth", "stealth technology"),
+        SkillConcept("urn:esco:instruct", "give instructions to staff", ("instruct colleagues",)),
+    ]
+    text = "Technology matters to us. You will support your colleagues. You know PostgreSQL."
+    loose = dataclasses.replace(HASHED_WEIGHTS, min_coverage=0.0)
+    before = {m.uri for m in SkillIndex.build(concepts, weights=loose).extract(text).matches}
+    assert {"urn:esco:stealth", "urn:esco:instruct"} <= before
+    index = SkillIndex.build(concepts)
+    after = {m.uri for m in index.extract(text).matches}
+    assert after == before - {"urn:esco:stealth", "urn:esco:instruct"}
+    assert "urn:esco:postgresql" in after
+    assert index.coverage("PostgreSQL", {"postgresql"}) == 1.0
+    assert index.coverage("stealth technology", {"technology"}) < 0.6
+
+
+def test_extraction_scores_equal_full_scoring(index: SkillIndex) -> None:
+    """The hashed index skips the semantic product for concepts that cannot reach the
+    threshold; what it keeps must score exactly as without that shortcut."""
+    posting = (
+        "We use Postgres and Python every day.\n"
+        "- Bookkeeping and customer care are a plus; you drive a forklift"
+    )
+    pruned = index.extract(posting, min_score=0.3).matches
+    full = SkillIndex.build(CONCEPTS)
+    full._candidates = lambda *_: None  # type: ignore[assignment,method-assign,return-value]
+    assert full.extract(posting, min_score=0.3).matches == pruned
+    assert pruned
