@@ -15,6 +15,15 @@ How a text is scored against every concept (a hybrid; weights in `LinkWeights`):
   "PostgreSQL" at full strength.
 * **exact**: a bonus when a label variant occurs in the text as whole words.
 
+Extraction (`SkillIndex.extract`) keeps a sentence's top concepts above the threshold whose
+matched label's words occur in the sentence (IDF-weighted share, suffixes stripped; a strong
+semantic cosine waives it): one generic word of a job ad ("team", "colleagues", "technology")
+no longer pulls in every label that contains it.
+
+The TF-IDF and hashed features are computed by sparse algebra over each distinct word (n-grams
+never cross words), and a posting's sentences, chunks and windows are scored in one batch, so
+building the index over all of ESCO takes seconds.
+
 With the `HashedEmbedder` the "semantic" part is spelling only; the weights then lean on the
 TF-IDF side (`LinkWeights.for_embedder`). The weights and the extraction threshold were tuned on
 the validation splits of the TECH and HOUSE benchmarks only (see bench/skill_linking.py).
