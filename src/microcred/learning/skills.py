@@ -448,6 +448,7 @@ class SkillIndex:
         self.embedder = embedder
         self.weights = weights or LinkWeights.for_embedder(embedder)
         variants: list[str] = []
+        keys: list[str] = []  # normalised variants
         owners: list[int] = []
         preferred: list[bool] = []
         for number, concept in enumerate(self.concepts):
@@ -457,6 +458,7 @@ class SkillIndex:
                 if not key or key in seen:
                     continue
                 seen.add(key)
+                keys.append(key)
                 variants.append(label.strip())
                 owners.append(number)
                 preferred.append(position == 0)
@@ -499,8 +501,8 @@ class SkillIndex:
         )
         stems: dict[str, str] = {}
         word_df: dict[str, int] = {}
-        for label in variants:
-            for word in set(normalise(label).split()):
+        for label_key in keys:
+            for word in set(label_key.split()):
                 root = stems.get(word)
                 if root is None:
                     root = stems[word] = stem(word)
@@ -509,8 +511,8 @@ class SkillIndex:
         self._stem_idf = {w: math.log((1 + total) / (1 + n)) + 1.0 for w, n in word_df.items()}
         self._default_idf = math.log(1 + total) + 1.0
         self.exact_lookup: dict[str, list[int]] = {}
-        for index, label in enumerate(variants):
-            self.exact_lookup.setdefault(normalise(label), []).append(index)
+        for index, label_key in enumerate(keys):
+            self.exact_lookup.setdefault(label_key, []).append(index)
         self.max_exact_words = max(len(key.split()) for key in self.exact_lookup)
         self.by_uri = {c.uri: i for i, c in enumerate(self.concepts)}
 
