@@ -28,6 +28,9 @@ def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         "MICROCRED_KEY_ENCRYPTION_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode()
     )
     monkeypatch.setenv("MICROCRED_DATA_DIR", str(tmp_path / "var"))
+    # The semantic model is the `ml` tests' business; the demo's postings link with the
+    # dependency-free embedder here so the CLI tests stay fast.
+    monkeypatch.setenv("MICROCRED_EMBEDDER", "hashed")
     get_settings.cache_clear()
     result = runner.invoke(app, ["demo", "--no-serve", "--port", "8123"])
     assert result.exit_code == 0, result.output

@@ -123,8 +123,11 @@ LEARNERS = [
 ]
 
 
-def seed(session: Session, *, settings: Settings) -> DemoSeed:
-    """Create the demo institution once; a second call finds it and changes nothing."""
+def seed(session: Session, *, settings: Settings, skills: bool = True) -> DemoSeed:
+    """Create the demo institution once; a second call finds it and changes nothing.
+
+    `skills=False` leaves out the skills-intelligence part (framework, catalogue, postings):
+    tests of credentials alone do not need it."""
     existing = identity.list_institutions(session)
     if any(i.slug == DEMO_SLUG for i in existing):
         raise FileExistsError(DEMO_SLUG)
@@ -231,7 +234,8 @@ def seed(session: Session, *, settings: Settings) -> DemoSeed:
     # Imported here: the skills part pulls in the linker, which the rest of the demo does not need.
     from microcred.demo_skills import seed_skills
 
-    seed_skills(session, settings=settings, actor=actor, achievements=achievements)
+    if skills:
+        seed_skills(session, settings=settings, actor=actor, achievements=achievements)
     return DemoSeed(
         institution_slug=DEMO_SLUG,
         admin_email=admin_email,

@@ -53,6 +53,8 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
         data_dir=folder,
         jobs_inline=False,
         verifier_fetch_remote=False,
+        # What `make demo` runs on a fresh machine (no `ml` extra); the model has its own tests.
+        embedder="hashed",
     )
     engine = make_engine(settings)
     with engine.begin() as connection:
