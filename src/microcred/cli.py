@@ -63,6 +63,11 @@ def demo(
     base = settings.public_base_url
     try:
         with unit_of_work(make_sessionmaker(engine)) as session:
+            typer.echo(
+                "Preparing the demo (a first run seeds credentials, item banks, the ESCO "
+                "subset and 72 job postings read by the skill linker: up to two minutes "
+                "with the ml extra's model, seconds without it)..."
+            )
             seeded = demo_seed.seed(session, settings=settings)
         typer.echo(f"""
 microcred demo ({settings.database_url})
