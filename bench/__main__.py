@@ -23,6 +23,7 @@ SECTIONS = {
     "spans": "bench.span_extraction",
     "mastery": "bench.knowledge_tracing",
     "planning": "bench.path_planning",
+    "ask": "bench.ask_evaluation",
 }
 
 

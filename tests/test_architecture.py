@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "microcred"
-CONTEXTS = ["identity", "catalog", "credentials", "assessment", "learning"]
+CONTEXTS = ["identity", "catalog", "credentials", "assessment", "learning", "ask"]
 STATEMENT_BUILDERS = {"select", "insert", "update", "delete"}  # sqlalchemy functions
 SESSION_QUERIES = {"execute", "scalar", "scalars", "query"}  # methods that run SQL
 
