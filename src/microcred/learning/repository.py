@@ -68,29 +68,20 @@ def demand_rows(
     *,
     institution_id: uuid.UUID,
     occupation_uri: str | None = None,
-    since: dt.date | None = None,
-) -> list[tuple[uuid.UUID, dt.date, str | None, str, str]]:
-    """(posting id, posted on, occupation, skill uri, skill label) for every accepted skill."""
+) -> list[tuple[uuid.UUID, str, str]]:
+    """(posting id, skill uri, skill label) for every skill a posting asks for and staff kept."""
     where = [
         JobPosting.institution_id == institution_id,
         PostingSkill.rejected.is_(False),
     ]
     if occupation_uri is not None:
         where.append(JobPosting.occupation_uri == occupation_uri)
-    if since is not None:
-        where.append(JobPosting.posted_on >= since)
     stmt = (
-        select(
-            JobPosting.id,
-            JobPosting.posted_on,
-            JobPosting.occupation_uri,
-            PostingSkill.skill_uri,
-            PostingSkill.label,
-        )
+        select(JobPosting.id, PostingSkill.skill_uri, PostingSkill.label)
         .join(PostingSkill, PostingSkill.posting_id == JobPosting.id)
         .where(*where)
     )
-    return [(r[0], r[1], r[2], r[3], r[4]) for r in session.execute(stmt)]
+    return [(r[0], r[1], r[2]) for r in session.execute(stmt)]
 
 
 def postings_per_day(

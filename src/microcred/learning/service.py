@@ -517,6 +517,29 @@ def _months_between(first: dt.date, last: dt.date) -> list[str]:
     return months
 
 
+@dataclass(frozen=True, slots=True)
+class _Demand:
+    """The postings in scope and the accepted skills they ask for. (posting, skill) is the
+    key of posting_skills, so each pair comes once."""
+
+    posted_on: dict[uuid.UUID, dt.date]
+    pairs: list[tuple[uuid.UUID, str, str]]  # (posting, skill uri, label)
+
+    def counts(self) -> Counter[str]:
+        return Counter(uri for _, uri, _ in self.pairs)
+
+    def labels(self) -> dict[str, str]:
+        return {uri: label for _, uri, label in self.pairs}
+
+
+def _demand(session: Session, *, institution_id: uuid.UUID, occupation_uri: str | None) -> _Demand:
+    postings = repo.postings_per_day(
+        session, institution_id=institution_id, occupation_uri=occupation_uri
+    )
+    pairs = repo.demand_rows(session, institution_id=institution_id, occupation_uri=occupation_uri)
+    return _Demand(dict(postings), pairs)
+
+
 def demand_trends(
     session: Session,
     *,
@@ -528,27 +551,21 @@ def demand_trends(
     """Which demanded skills rise and fall: each skill's monthly share of postings, and the
     least-squares slope of that share. A skill needs `min_postings` to count as a trend."""
     _require_staff(actor)
-    postings = repo.postings_per_day(
-        session, institution_id=actor.tenant, occupation_uri=occupation_uri
-    )
+    demand = _demand(session, institution_id=actor.tenant, occupation_uri=occupation_uri)
+    postings = demand.posted_on
     if not postings:
         return Trends([], [], 0, [], [], [], occupation_uri, "no job postings yet")
-    periods = _months_between(min(d for _, d in postings), max(d for _, d in postings))
+    periods = _months_between(min(postings.values()), max(postings.values()))
     position = {p: i for i, p in enumerate(periods)}
     per_period = [0] * len(periods)
-    for _, day in postings:
+    for day in postings.values():
         per_period[position[_month(day)]] += 1
     counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(periods))
-    labels: dict[str, str] = {}
-    seen: set[tuple[uuid.UUID, str]] = set()
-    for posting_id, day, _, uri, label in repo.demand_rows(
-        session, institution_id=actor.tenant, occupation_uri=occupation_uri
-    ):
-        if (posting_id, uri) in seen:
-            continue
-        seen.add((posting_id, uri))
-        counts[uri][position[_month(day)]] += 1
-        labels[uri] = label
+    for posting_id, uri, _ in demand.pairs:
+        counts[uri][position[_month(postings[posting_id])]] += 1
+    labels = demand.labels()
+    # A slope over fewer than three months says nothing: shares only, every skill steady.
+    trending = len(periods) >= 3
     trends: list[SkillTrend] = []
     for uri, series_counts in counts.items():
         total = sum(series_counts)
@@ -558,24 +575,14 @@ def demand_trends(
             [i for i, n in enumerate(per_period) if n],
         )
         direction: Literal["rising", "falling", "steady"] = "steady"
-        if total >= min_postings and abs(slope) >= 0.01:
+        if trending and total >= min_postings and abs(slope) >= 0.01:
             direction = "rising" if slope > 0 else "falling"
         trends.append(
             SkillTrend(uri, labels[uri], total, total / len(postings), shares, slope, direction)
         )
     note = None
-    if len(periods) < 3:
+    if not trending:
         note = "trends need postings from at least three months; shares are shown instead"
-        for i, trend in enumerate(trends):
-            trends[i] = SkillTrend(
-                trend.uri,
-                trend.label,
-                trend.postings,
-                trend.share,
-                trend.series,
-                trend.slope,
-                "steady",
-            )
     by_share = sorted(trends, key=lambda t: (-t.postings, t.label))
     rising = sorted((t for t in trends if t.direction == "rising"), key=lambda t: -t.slope)
     falling = sorted((t for t in trends if t.direction == "falling"), key=lambda t: t.slope)
@@ -645,22 +652,10 @@ def coverage_report(
 ) -> Coverage:
     """Skills the postings demand, split by whether any active achievement teaches them."""
     _require_staff(actor)
-    postings = {
-        pid
-        for pid, _ in repo.postings_per_day(
-            session, institution_id=actor.tenant, occupation_uri=occupation_uri
-        )
-    }
-    demand: Counter[str] = Counter()
-    labels: dict[str, str] = {}
-    seen: set[tuple[uuid.UUID, str]] = set()
-    for posting_id, _, _, uri, label in repo.demand_rows(
-        session, institution_id=actor.tenant, occupation_uri=occupation_uri
-    ):
-        if (posting_id, uri) not in seen:
-            seen.add((posting_id, uri))
-            demand[uri] += 1
-            labels[uri] = label
+    found = _demand(session, institution_id=actor.tenant, occupation_uri=occupation_uri)
+    postings = found.posted_on
+    demand = found.counts()
+    labels = found.labels()
     teachers = _teachers(session, institution_id=actor.tenant)
     taught: list[CoverageRow] = []
     untaught: list[CoverageRow] = []
@@ -927,22 +922,10 @@ def gap_for(session: Session, *, actor: Principal, learner_id: uuid.UUID | None 
 def _demand_share(
     session: Session, *, institution_id: uuid.UUID, occupation_uri: str | None
 ) -> dict[str, float]:
-    postings = {
-        pid
-        for pid, _ in repo.postings_per_day(
-            session, institution_id=institution_id, occupation_uri=occupation_uri
-        )
-    }
-    if not postings:
+    demand = _demand(session, institution_id=institution_id, occupation_uri=occupation_uri)
+    if not demand.posted_on:
         return {}
-    pairs = {
-        (pid, uri)
-        for pid, _, _, uri, _ in repo.demand_rows(
-            session, institution_id=institution_id, occupation_uri=occupation_uri
-        )
-    }
-    counts = Counter(uri for _, uri in pairs)
-    return {uri: n / len(postings) for uri, n in counts.items()}
+    return {uri: n / len(demand.posted_on) for uri, n in demand.counts().items()}
 
 
 def held_skills(session: Session, *, learner_id: uuid.UUID) -> dict[str, str]:
