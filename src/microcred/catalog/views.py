@@ -28,6 +28,7 @@ from microcred.kit.principal import Principal
 from microcred.kit.web import csrf
 from microcred.kit.web.deps import DbSession
 from microcred.kit.web.pages import PostedFields, one, render, require_staff, undo_on_refusal
+from microcred.learning import service as learning
 
 router = APIRouter(include_in_schema=False)
 
@@ -128,8 +129,6 @@ def _suggestions(request: Request, session: Session, description: str) -> list[d
     """Skills the description reads like (the skill linker), for staff to tick or ignore."""
     if not description.strip() or service.framework_version(session) is None:
         return []
-    from microcred.learning import service as learning  # the linker builds lazily
-
     try:
         with undo_on_refusal(session):
             return learning.suggest_alignments(
