@@ -134,14 +134,18 @@ def overview_document(institution: str, entries: Sequence[CatalogueEntry]) -> Do
     count = len(ordered)
     noun = "micro-credential" if count == 1 else "micro-credentials"
     lines.append(f"{institution} offers {count} {noun} in its catalogue.")
-    priced = sorted((e.cost, e.name, e) for e in ordered if e.cost is not None)
+    priced = sorted(
+        ((e.cost, e.name, e) for e in ordered if e.cost is not None), key=lambda t: t[:2]
+    )
     if priced:
         (low, _, cheapest), (high, _, dearest) = priced[0], priced[-1]
         lines.append(
             f"Prices of the micro-credentials range from {_money(low, cheapest.currency)}"
             f" ({cheapest.name}) to {_money(high, dearest.currency)} ({dearest.name})."
         )
-    timed = sorted((e.hours, e.name, e) for e in ordered if e.hours is not None)
+    timed = sorted(
+        ((e.hours, e.name, e) for e in ordered if e.hours is not None), key=lambda t: t[:2]
+    )
     if timed:
         (least, _, shortest), (most, _, longest) = timed[0], timed[-1]
         lines.append(
