@@ -33,7 +33,7 @@ from microcred.catalog.schemas import (
     AlignmentIn,
     ResultDescriptionIn,
 )
-from microcred.kit import audit
+from microcred.kit import audit, jobs
 from microcred.kit.errors import Conflict, InvalidInput, NotFound
 from microcred.kit.pagination import PageRequest
 from microcred.kit.principal import Principal
@@ -67,6 +67,15 @@ __all__ = [
 DELIVERY_MODES = ("self-paced", "scheduled", "blended")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_COST = Decimal("10000000")
+
+
+# The knowledge base (the ask context) keeps a page per achievement; after commit, this job
+# re-reads the catalogue. Named, not imported: ask depends on the catalogue, not the reverse.
+SYNC_KNOWLEDGE_JOB = "ask.sync_catalogue"
+
+
+def _catalogue_changed(session: Session, institution_id: uuid.UUID) -> None:
+    jobs.enqueue(session, SYNC_KNOWLEDGE_JOB, institution_id=str(institution_id))
 
 
 def snapshot(achievement: Achievement) -> dict[str, Any]:
@@ -266,6 +275,7 @@ def create_achievement(
         institution_id=institution_id,
         after=_state(session, achievement),
     )
+    _catalogue_changed(session, institution_id)
     return achievement
 
 
@@ -367,6 +377,7 @@ def update_achievement(
         before=before,
         after=_state(session, achievement),
     )
+    _catalogue_changed(session, institution_id)
     return achievement
 
 
@@ -398,6 +409,7 @@ def set_prerequisites(
             before={"prerequisites": before["prerequisites"]},
             after={"prerequisites": _state(session, achievement)["prerequisites"]},
         )
+        _catalogue_changed(session, institution_id)
     return achievement
 
 
@@ -455,6 +467,7 @@ def retire_achievement(
         after={"status": "retired"},
         reason=reason,
     )
+    _catalogue_changed(session, institution_id)
     return achievement
 
 
@@ -506,4 +519,5 @@ def ensure_result_descriptions(
         after=_state(session, achievement),
         reason="result descriptions for the assessment",
     )
+    _catalogue_changed(session, institution_id)
     return achievement
