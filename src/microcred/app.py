@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from microcred import __version__, tasks
+from microcred.ask import survey_api, survey_views
 from microcred.assessment import api as assessment_api
 from microcred.assessment import views as assessment_views
 from microcred.catalog import api as catalog_api
@@ -187,6 +188,7 @@ def create_app(
     api.include_router(credentials_api.router)
     api.include_router(assessment_api.router)
     api.include_router(learning_api.router)
+    api.include_router(survey_api.router)
 
     @api.get("/health", tags=["meta"])
     def health() -> dict[str, str]:
@@ -201,6 +203,7 @@ def create_app(
     app.include_router(catalog_views.router)
     app.include_router(credentials_console.router)
     app.include_router(learning_views.router)
+    app.include_router(survey_views.router)
     app.mount("/static", StaticFiles(directory=str(files("microcred") / "static")), name="static")
     app.add_middleware(PublicRateLimit, per_minute=settings.public_rate_limit_per_minute)
     app.add_middleware(BodyLimitAndHeaders, max_bytes=settings.max_upload_bytes)
