@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib
 import re
 import secrets
 import uuid
@@ -33,8 +32,10 @@ from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
+from microcred.ask import service as ask_service
 from microcred.ask import survey_repository as repo
 from microcred.ask.models import Survey, SurveyAnswer, SurveyQuestion, SurveyResponse
+from microcred.ask.survey_analysis import AnswerValue, QuestionSpec, ResponseRecord
 from microcred.kit import audit
 from microcred.kit.db import utcnow
 from microcred.kit.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -573,27 +574,20 @@ def _compose_companion(
 
     The only seam between surveys and the grounded-answer service: only the question text
     (written by staff) is sent, never a respondent's words."""
-    # Imported by name: the grounded-answer service is developed alongside this module.
-    service: Any = importlib.import_module("microcred.ask.service")
-    answer = service.ask(
+    answer = ask_service.ask(
         session,
         institution_id=institution_id,
         question=question,
         persona="unspecified",
         settings=settings,
     )
-    citations = [dict(c) if isinstance(c, Mapping) else _citation_dict(c) for c in answer.citations]
+    citations = [dict(c) for c in answer.citations]
     return Composed(
         text=str(answer.text),
         citations=citations,
         model=str(answer.model),
         abstained=bool(answer.abstained),
     )
-
-
-def _citation_dict(citation: Any) -> dict[str, Any]:
-    fields = ("number", "title", "url", "quote", "source_key")
-    return {f: getattr(citation, f) for f in fields if hasattr(citation, f)}
 
 
 def _short_citations(citations: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -1060,3 +1054,47 @@ def purge_expired_responses(session: Session, *, now: dt.datetime | None = None)
             )
     session.flush()
     return total
+
+
+# ---------------------------------------------------------------------------------------------
+# Analysis input
+
+
+def survey_records(
+    session: Session, *, actor: Principal, survey_id: uuid.UUID
+) -> tuple[list[QuestionSpec], list[ResponseRecord]]:
+    """A survey's questions and responses as the plain records `survey_analysis` reads.
+
+    The companion text is given only where it was approved (what respondents could see); the
+    contact only for responses whose respondent opted in."""
+    survey = _survey(session, actor=actor, survey_id=survey_id)
+    questions = [
+        QuestionSpec(
+            id=str(q.id),
+            kind=q.kind,
+            prompt=q.prompt,
+            options=tuple(str(o) for o in q.options),
+            companion_text=q.companion_text if q.companion_status == "approved" else None,
+        )
+        for q in survey.questions
+    ]
+    records = [
+        ResponseRecord(
+            id=str(r.id),
+            persona=r.persona,
+            arm=r.arm,
+            companion_display=r.companion_display,
+            status=r.status,
+            started_at=r.started_at,
+            submitted_at=r.submitted_at,
+            answers={
+                str(a.question_id): AnswerValue(
+                    text=a.text, choices=tuple(str(c) for c in a.choices), number=a.number
+                )
+                for a in r.answers
+            },
+            contact=r.contact if r.contact_opt_in else None,
+        )
+        for r in repo.responses(session, survey_id=survey.id)
+    ]
+    return questions, records
