@@ -309,3 +309,27 @@ def test_purge_deletes_expired_and_abandoned_responses(db: Session, settings: Se
     ).one()
     assert summary.after == {"deleted": 2, "retention_days": 30}
     assert surveys.purge_expired_responses(db, now=now) == 0
+
+
+def test_survey_records_feed_the_analysis(db: Session, settings: Settings) -> None:
+    t = factories.tenant(db)
+    survey, ids = built(db, t, settings)
+    _, anonymous = surveys.start_response(db, slug=survey.slug, persona="learner")
+    surveys.submit_response(db, slug=survey.slug, token=anonymous, answers=good_answers(ids))
+    surveys.start_response(
+        db, slug=survey.slug, persona="employer", contact_opt_in=True, contact="e@example.org"
+    )
+    questions, records = surveys.survey_records(db, actor=t.admin, survey_id=survey.id)
+    assert [q.id for q in questions] == [str(i) for i in ids]
+    assert questions[0].companion_text == COMPANION.text and questions[1].companion_text is None
+    assert questions[3].options == ("Useless", "Very useful")
+    by_persona = {r.persona: r for r in records}
+    assert by_persona["learner"].contact is None and by_persona["employer"].contact
+    learner = by_persona["learner"]
+    assert learner.status == "submitted" and learner.answers[str(ids[2])].choices == (
+        "LinkedIn",
+        "CV",
+    )
+    assert learner.answers[str(ids[3])].number == 4
+    with pytest.raises(NotFound):
+        surveys.survey_records(db, actor=factories.tenant(db).admin, survey_id=survey.id)
