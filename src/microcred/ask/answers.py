@@ -1,15 +1,23 @@
 """Grounded answers composed offline from retrieved passages: extractive and template-based.
 
 `compose(question, hits)` never writes a fact of its own. It splits the retrieved chunks into
-sentences, scores each by how many of the question's terms it contains (weighted by the rank of
-its passage, with a small boost for the persona's vocabulary and an MMR-style redundancy
+sentences, scores each by the share of the question's terms it contains (weighted by the rank
+of its passage, with a small boost for the persona's vocabulary and an MMR-style redundancy
 penalty), and quotes the best few, each followed by an `[n]` marker whose `Citation` holds the
 exact sentence and its offsets in the source document. Every answer sentence is therefore a
 quotation, supported by construction.
 
-When the quoted sentences would cover less than half of the question's distinct terms, the
-composer abstains: an honest "the sources do not cover this" beats a fluent answer to a
-different question.
+Terms are weighted by how informative they are when the caller passes `term_weights` (the
+index's idf per question term, `HybridIndex.term_weights(question)`); without them every term
+counts 1. The composer abstains, an honest "the sources do not cover this" beating a fluent
+answer to a different question, when either
+
+- the quoted sentences cover less than `min_coverage` of the question's term weight: "How do
+  I bake a credential?" shares "credential" with half the knowledge base, but "credential"
+  carries little weight and "bake", which no passage says, carries most of it; or
+- with `term_weights`, a term they miss carries more than `max_missing_share` of that weight
+  on its own: a question dominated by one informative word is about that word, so the word
+  must be in the answer, however many generic words around it are.
 
 Passage text is data. A passage saying "ignore previous instructions" is scored by word
 overlap like any other sentence; nothing here interprets it, so it can only ever be quoted,
@@ -29,6 +37,10 @@ Persona = Literal["learner", "educator", "employer", "unspecified"]
 PERSONAS: tuple[str, ...] = get_args(Persona)
 
 MIN_COVERAGE = 0.5
+# With idf weights: no single question term the quotes miss may carry more than this share of
+# the question's weight. Set on the starter-article questions (the strictest value that cost no
+# answer there), then checked unchanged on the catalogue and near-miss questions.
+MAX_MISSING_SHARE = 0.45
 # A sentence must score at least this share of the best sentence's relevance to be quoted:
 # a sentence matching one generic word ("credential") is not evidence for a three-word question.
 RELATIVE_FLOOR = 0.5
@@ -72,10 +84,16 @@ _WORD = re.compile(r"[^\W_]+")
 
 # Words that frame a question without naming its topic, beyond the retriever's stop words:
 # "What should I know about X?" is a question about X, and a passage need not say "should".
+# Hedging adverbs ("usually", "actually") and the function words of a standard English stop
+# list that the retriever keeps ("many", "much", "over") are filler too: sources rarely use
+# them, and with idf weights a word no source uses would otherwise look like the topic.
 QUESTION_FILLER = frozenset(
     tokenize(
-        "about also any anything explain know knowing mean means need please should tell "
-        "want wondering"
+        "about actually also any anything exactly explain generally know knowing mean means "
+        "need please really should tell typically usually want wondering "
+        "after again against all am before between both down during each few further here "
+        "just many more most much nor off once only other out over own same some such "
+        "through too under until up very while"
     )
 )
 
@@ -179,6 +197,18 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(union) if union else 0.0
 
 
+def _weights(
+    query_terms: frozenset[str], term_weights: Mapping[str, float] | None
+) -> dict[str, float]:
+    """A positive weight per query term: the caller's, the largest given for a missing term."""
+    if term_weights is None:
+        return dict.fromkeys(query_terms, 1.0)
+    given = {t: float(term_weights[t]) for t in query_terms if t in term_weights}
+    fallback = max(given.values(), default=1.0)
+    # A zero or negative weight would let a term count for nothing; keep every term in play.
+    return {t: max(given.get(t, fallback), 1e-6) for t in query_terms}
+
+
 def _abstain(persona: Persona, reason: str) -> Answer:
     return Answer(
         text=ABSTAIN_MESSAGE, citations=[], abstained=True, reason=reason, persona=persona
@@ -193,11 +223,16 @@ def compose(
     max_sentences: int = 4,
     sources: Mapping[str, Mapping[int, str]] | None = None,
     min_coverage: float = MIN_COVERAGE,
+    term_weights: Mapping[str, float] | None = None,
+    max_missing_share: float = MAX_MISSING_SHARE,
 ) -> Answer:
     """An extractive answer to `question` from `hits` (best first), or an abstention.
 
     `sources` maps a source_id to its numbered bibliography (see `starter.starter_sources`), so
-    each citation can name the original source behind its quote.
+    each citation can name the original source behind its quote. `term_weights` maps question
+    terms (as `tokenize` writes them) to how informative they are, normally
+    `index.term_weights(question)`; a term it lacks gets its largest weight, and without it
+    every term weighs 1 and no term is singled out as the one that must be covered.
     """
     question = validate_question(question)
     persona = validate_persona(persona)
@@ -209,10 +244,13 @@ def compose(
     if not hits:
         return _abstain(persona, "no passage in the knowledge base matched the question")
 
+    weights = _weights(query_terms, term_weights)
+    total = sum(weights.values())
+
     candidates = [s for rank, hit in enumerate(hits) for s in _sentences(rank, hit)]
     relevance: dict[int, float] = {}
     for index, sentence in enumerate(candidates):
-        overlap = len(sentence.terms & query_terms) / len(query_terms)
+        overlap = sum(weights[t] for t in sentence.terms & query_terms) / total
         if overlap == 0:
             continue  # shares no word with the question: it cannot be evidence for it
         weight = 1.0 / (1.0 + RANK_DECAY * sentence.hit_rank)
@@ -246,13 +284,27 @@ def compose(
         chosen.append(best)
 
     covered = query_terms & frozenset().union(*(candidates[i].terms for i in chosen))
-    coverage = len(covered) / len(query_terms)
+    coverage = sum(weights[t] for t in covered) / total
+    missing = ", ".join(sorted(query_terms - covered))
+    weighted = " by informativeness" if term_weights is not None else ""
     if coverage < min_coverage:
-        missing = ", ".join(sorted(query_terms - covered))
         return _abstain(
             persona,
-            f"the best passages cover {len(covered)} of {len(query_terms)} question terms "
-            f"({coverage:.0%}, below {min_coverage:.0%}); not found: {missing}",
+            f"the best passages cover {len(covered)} of {len(query_terms)} question terms, "
+            f"{coverage:.0%} of their weight{weighted} (below {min_coverage:.0%}); "
+            f"not found: {missing}",
+        )
+    heaviest = max(query_terms - covered, key=lambda t: (weights[t], t), default=None)
+    if (
+        term_weights is not None
+        and heaviest is not None
+        and weights[heaviest] / total > max_missing_share
+    ):
+        return _abstain(
+            persona,
+            f"the best passages miss {heaviest!r}, which carries "
+            f"{weights[heaviest] / total:.0%} of the question's weight by informativeness "
+            f"(more than {max_missing_share:.0%}); not found: {missing}",
         )
 
     # Readable order: as the retriever ranked the passages, then as each passage reads.

@@ -14,6 +14,11 @@ Pipeline for one query (everything deterministic; ties go to the earlier chunk):
    matches one rare word twice; coverage prefers the chunk that answers the whole question,
    and a heading is the author's own summary of what a section is about.
 
+`HybridIndex.idf(term)` and `HybridIndex.term_weights(query)` expose how informative each query
+term is over the indexed chunks (BM25's idf; a term no chunk contains gets the largest idf, as
+if one more chunk held it), so the answer composer can tell a question's topic words
+("transcript", "refund") from words every passage shares ("credential", "learner").
+
 Chunk text is only ever counted, compared and returned: text that looks like an instruction
 ("ignore previous instructions...") is ranked like any other text.
 """
@@ -115,6 +120,13 @@ class BM25:
         self.weights: sparse.csr_matrix = weights
         self.size = n_docs
 
+    def term_idf(self, term: str) -> float:
+        """The idf of one (already tokenized) term; an unseen term counts as in half a text."""
+        column = self.vocabulary.get(term)
+        if column is not None:
+            return float(self.idf[column])
+        return float(np.log1p((self.size + 0.5) / 0.5))
+
     def query_vector(self, query: str) -> NDArray[np.float64]:
         vector = np.zeros(len(self.vocabulary), dtype=np.float64)
         for token in set(tokenize(query)):
@@ -176,6 +188,23 @@ class HybridIndex:
         else:
             vectors = np.zeros((0, embedder.dimension), dtype=np.float32)
         return cls(chunks, BM25(texts), vectors, embedder)
+
+    def idf(self, term: str) -> float:
+        """How informative `term` (one word, tokenized here) is over the indexed chunks.
+
+        BM25's idf `log(1 + (N - df + 0.5) / (df + 0.5))`; a word no chunk holds gets the value
+        for `df = 0`, the largest there is: a question's word the sources never use is exactly
+        the word an answer would have to match. A word that tokenizes to nothing (a stop word)
+        or to several tokens gets the mean over its tokens, 0.0 for none.
+        """
+        tokens = tokenize(term)
+        if not tokens:
+            return 0.0
+        return sum(self.bm25.term_idf(t) for t in tokens) / len(tokens)
+
+    def term_weights(self, query: str) -> dict[str, float]:
+        """`{term: idf}` for each distinct term of `tokenize(query)`, in first-seen order."""
+        return {t: self.bm25.term_idf(t) for t in dict.fromkeys(tokenize(query))}
 
     def search(
         self,
