@@ -73,7 +73,8 @@ def test_commit_check_catches_commit() -> None:
 def test_queries_live_only_in_repositories(context: str) -> None:
     problems = []
     for path in sorted((SRC / context).glob("*.py")):
-        if path.name == "repository.py":
+        # A context may split its queries by aggregate (ask: repository.py, survey_repository.py).
+        if path.name.endswith("repository.py"):
             continue
         for problem in query_violations(path.read_text()):
             problems.append(f"{path.relative_to(SRC)} {problem}")

@@ -13,7 +13,9 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from microcred import __version__, tasks
-from microcred.ask import survey_api, survey_views
+from microcred.ask import api as ask_api
+from microcred.ask import survey_api, survey_report_views, survey_views
+from microcred.ask import views as ask_views
 from microcred.assessment import api as assessment_api
 from microcred.assessment import views as assessment_views
 from microcred.catalog import api as catalog_api
@@ -188,7 +190,9 @@ def create_app(
     api.include_router(credentials_api.router)
     api.include_router(assessment_api.router)
     api.include_router(learning_api.router)
+    api.include_router(ask_api.router)
     api.include_router(survey_api.router)
+    api.include_router(survey_report_views.api_router)
 
     @api.get("/health", tags=["meta"])
     def health() -> dict[str, str]:
@@ -203,7 +207,9 @@ def create_app(
     app.include_router(catalog_views.router)
     app.include_router(credentials_console.router)
     app.include_router(learning_views.router)
+    app.include_router(ask_views.router)
     app.include_router(survey_views.router)
+    app.include_router(survey_report_views.router)
     app.mount("/static", StaticFiles(directory=str(files("microcred") / "static")), name="static")
     app.add_middleware(PublicRateLimit, per_minute=settings.public_rate_limit_per_minute)
     app.add_middleware(BodyLimitAndHeaders, max_bytes=settings.max_upload_bytes)

@@ -1,4 +1,4 @@
-"""Every query of the knowledge base and the answer log (surveys query in `surveys.py`)."""
+"""Every query of the knowledge base and the answer log (surveys: `survey_repository.py`)."""
 
 from __future__ import annotations
 

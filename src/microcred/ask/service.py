@@ -51,6 +51,7 @@ from microcred.ask.chunking import (
     chunk,
     read_document,
 )
+from microcred.ask.llm_answers import compose_with_llm
 from microcred.ask.models import AskedAnswer, KnowledgeChunk, KnowledgeSource
 from microcred.ask.retrieval import BM25, MAX_QUERY_CHARS, HybridIndex, passage_text
 from microcred.ask.starter import STARTER_PREFIX, is_bibliography, parse_sources, starter_documents
@@ -58,6 +59,7 @@ from microcred.catalog import service as catalog
 from microcred.identity import service as identity
 from microcred.kit import audit, jobs
 from microcred.kit.ai.embedder import Embedder, get_embedder
+from microcred.kit.ai.llm import LLM, get_llm
 from microcred.kit.db import utcnow
 from microcred.kit.errors import (
     Conflict,
@@ -676,9 +678,9 @@ def _compose(
     model = EXTRACTIVE
     llm = _llm(settings)
     if llm is not None and hits:
-        from microcred.ask.llm_answers import compose_with_llm
-
-        improved = compose_with_llm(question, hits, persona=persona, llm=llm, fallback=answer)
+        improved = compose_with_llm(
+            question, hits, persona=persona, llm=llm, fallback=answer, sources=bibliographies
+        )
         if improved is not answer:
             model = llm.name
         answer = improved
@@ -697,11 +699,7 @@ def _compose(
     return answer, retrieved, model
 
 
-def _llm(settings: Settings) -> Any:
-    if not settings.llm_base_url:
-        return None
-    from microcred.kit.ai.llm import get_llm
-
+def _llm(settings: Settings) -> LLM | None:
     return get_llm(settings)
 
 
@@ -726,13 +724,9 @@ def ask(
     institution = identity.get_institution(session, institution_id=institution_id)
     scope_title: str | None = None
     if achievement_id is not None:
-        try:
-            scoped = catalog.get_achievement(
-                session, institution_id=institution_id, achievement_id=achievement_id
-            )
-        except NotFound as error:
-            raise InvalidInput("no such achievement in this institution to scope to") from error
-        scope_title = scoped.name
+        scope_title = achievement_title(
+            session, institution_id=institution_id, achievement_id=achievement_id
+        )
     contact = institution.email
     key = question_key(question, chosen, achievement_id)
     pinned = repo.pinned_answer(session, institution_id=institution_id, question_key=key)
@@ -778,6 +772,42 @@ def ask(
             raise
         row = found
     return _out(row, cached=False, scope_title=scope_title, contact=contact)
+
+
+def public_institution(
+    session: Session, *, slug: str | None, achievement_id: uuid.UUID | None = None
+) -> uuid.UUID:
+    """Whose knowledge base a visitor asks: the achievement's institution, the named one, or
+    the only one the platform hosts."""
+    if achievement_id is not None:
+        try:
+            return catalog.published_achievement(
+                session, achievement_id=achievement_id
+            ).institution_id
+        except NotFound as error:
+            raise InvalidInput("no such achievement to scope the question to") from error
+    if slug:
+        return identity.institution_by_slug(session, slug=slug).id
+    hosted = identity.list_institutions(session)
+    if len(hosted) == 1:
+        return hosted[0].id
+    raise InvalidInput(
+        "name the institution whose knowledge base to ask (its slug)"
+        if hosted
+        else "no institution is set up yet"
+    )
+
+
+def achievement_title(
+    session: Session, *, institution_id: uuid.UUID, achievement_id: uuid.UUID
+) -> str:
+    """The name of the achievement a question is scoped to (refused when it is not ours)."""
+    try:
+        return catalog.get_achievement(
+            session, institution_id=institution_id, achievement_id=achievement_id
+        ).name
+    except NotFound as error:
+        raise InvalidInput("no such achievement in this institution to scope to") from error
 
 
 def _abstention(institution: str, email: str | None) -> str:
@@ -905,6 +935,7 @@ __all__ = [
     "AnswerOut",
     "PageRequest",
     "Upload",
+    "achievement_title",
     "add_document",
     "ask",
     "catalogue_entries",
@@ -915,6 +946,7 @@ __all__ = [
     "install_starter_sources",
     "list_answers",
     "list_sources",
+    "public_institution",
     "reindex_source",
     "request_catalogue_sync",
     "request_reindex",

@@ -26,6 +26,8 @@ PUBLIC_PREFIXES = (
     "/status-lists/",
     "/institutions/",
     "/achievements/",
+    "/api/v1/ask",  # answers are composed per request: cheap, but not free
+    "/ask",
 )
 MAX_CLIENTS = 50_000
 
