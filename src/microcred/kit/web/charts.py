@@ -310,3 +310,97 @@ def bar_chart(
 def percent(value: float) -> str:
     """A share as a whole percentage ("42%"), the y format the demand charts use."""
     return f"{value:.0%}"
+
+
+def grouped_bar_chart(
+    categories: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float]]],
+    *,
+    title: str,
+    value_format: Formatter = "{:g}",
+    description: str = "",
+    chart_id: str | None = None,
+    empty_message: str = "No data yet",
+) -> Markup:
+    """Horizontal bars grouped by category, one bar per series in each group (the shares of
+    each persona choosing each option, say).
+
+    `series[s][1][c]` is series s's value for category c; a value that is not a finite number
+    draws no bar. Each bar's value label ends with its series name, and the series differ by
+    fill pattern as well as colour, so nothing depends on seeing colour.
+    """
+    ident = _chart_id("grouped", title, chart_id)
+    shown = [(str(name), list(values)) for name, values in series][: len(PALETTE)]
+    cells = [
+        float(values[c])
+        for _, values in shown
+        for c in range(min(len(values), len(categories)))
+        if _finite(values[c])
+    ]
+    if not categories or not shown or not cells:
+        return _empty("grouped", ident, title, empty_message)
+    top = max(*cells, 0.0) or 1.0
+    left, right = 8.0, 150.0
+    label_h, bar_h, gap, group_gap = 18.0, 12.0, 3.0, 12.0
+    legend_rows = math.ceil(len(shown) / 3)
+    legend_h = legend_rows * 20.0 + 6
+    group_h = label_h + len(shown) * (bar_h + gap) + group_gap
+    height = 8 + legend_h + group_h * len(categories)
+    plot_w = WIDTH - left - right
+    summary = (
+        f"Grouped bar chart of {len(categories)} categor{'y' if len(categories) == 1 else 'ies'}"
+        f", one bar per series ({', '.join(name for name, _ in shown)})."
+        " The table below the chart has the numbers."
+    )
+    parts = _open("grouped", ident, title, f"{description} {summary}".strip(), height)
+    # Series 0 solid; the others hatched at different angles, so greyscale still tells them apart.
+    defs = []
+    for s in range(1, len(shown)):
+        angle = (45, -45, 0, 90, 30)[(s - 1) % 5]
+        defs.append(
+            f'<pattern id="{ident}-p{s}" patternUnits="userSpaceOnUse" width="5" height="5" '
+            f'patternTransform="rotate({angle})"><rect width="5" height="5" fill="{PALETTE[s]}"/>'
+            f'<line x1="0" y1="0" x2="0" y2="5" stroke="#fff" stroke-width="1.5"/></pattern>'
+        )
+    if defs:
+        parts.append("<defs>" + "".join(defs) + "</defs>")
+
+    def fill(s: int) -> str:
+        return f'fill="{PALETTE[s]}"' if s == 0 else f'fill="url(#{ident}-p{s})"'
+
+    for s, (name, _) in enumerate(shown):
+        lx = left + (s % 3) * (plot_w + right) / 3
+        ly = 8 + (s // 3) * 20.0
+        parts.append(
+            f'<rect x="{_num(lx)}" y="{_num(ly)}" width="18" height="12" {fill(s)} '
+            f'stroke="{PALETTE[s]}"/>'
+        )
+        parts.append(
+            f'<text x="{_num(lx + 24)}" y="{_num(ly + 11)}" fill="{TEXT}">'
+            f"{escape(_short(name))}</text>"
+        )
+    y = 8 + legend_h
+    for c, category in enumerate(categories):
+        parts.append(
+            f'<text x="{_num(left)}" y="{_num(y + 13)}" fill="{TEXT}" font-weight="600">'
+            f"{escape(_short(str(category)))}</text>"
+        )
+        by = y + label_h
+        for s, (name, values) in enumerate(shown):
+            value = values[c] if c < len(values) else math.nan
+            if _finite(value):
+                width = max(plot_w * max(float(value), 0.0) / top, 1.0)
+                parts.append(
+                    f'<rect class="bar series-{s}" x="{_num(left)}" y="{_num(by)}" '
+                    f'width="{_num(width)}" height="{_num(bar_h)}" {fill(s)} '
+                    f'stroke="{PALETTE[s]}"/>'
+                )
+                parts.append(
+                    f'<text x="{_num(left + width + 6)}" y="{_num(by + 10)}" fill="{TEXT}" '
+                    f'font-size="{FONT - 1}">{escape(_format(float(value), value_format))} '
+                    f"{escape(_short(name))}</text>"
+                )
+            by += bar_h + gap
+        y += group_h
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text and label above went through escape()
