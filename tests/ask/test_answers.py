@@ -206,3 +206,60 @@ def test_injected_instructions_do_not_change_an_unrelated_answer() -> None:
 def test_citation_is_a_plain_value() -> None:
     citation = Citation(1, "s", ("A",), "Quote.", 0, 6)
     assert citation.sources == ()
+
+
+def _ask_weighted(question: str, persona: str = "unspecified") -> Answer:
+    index = _index()
+    hits = index.search(question, k=5)
+    return compose(
+        question,
+        hits,
+        persona=persona,  # type: ignore[arg-type]
+        sources=starter_sources(),
+        term_weights=index.term_weights(question),
+    )
+
+
+def test_idf_weights_make_generic_word_matches_abstain() -> None:
+    question = "How do I bake a credential?"
+    # Unweighted, "credential" is half the question's terms, so the old rule answered.
+    assert not _ask(question).abstained
+    weighted = _ask_weighted(question)
+    assert weighted.abstained and weighted.citations == []
+    assert "bake" in weighted.reason
+    index = _index()
+    assert index.idf("bake") > index.idf("credential") > 0.0
+    assert index.idf("the") == 0.0
+    assert set(index.term_weights(question)) == {"bake", "credential"}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is a micro-credential?",
+        "How do employers check that a badge is genuine?",
+        "How do I share my credential on LinkedIn?",
+    ],
+)
+def test_idf_weights_keep_answering_common_questions(question: str) -> None:
+    answer = _ask_weighted(question, "learner")
+    assert not answer.abstained, answer.reason
+    _assert_grounded(answer, starter_chunks())
+
+
+def test_one_dominant_missing_term_makes_the_composer_abstain() -> None:
+    text = "A badge record lists the issuer and the date of the award."
+    piece = Chunk("kb/badges", 0, ("Badges",), text, 0, len(text))
+    hits = [Hit(chunk=piece, score=1.0, bm25=1.0, dense=1.0, reasons=())]
+    question = "badge record issuer refund"
+    weights = {"badg": 1.0, "record": 1.0, "issuer": 1.0, "refund": 4.0}
+    # 3 of 7 weight units covered (43%): too little, whatever the missing-share rule says.
+    assert compose(question, hits, term_weights=weights).abstained
+    # Coverage passes at 40%, but "refund" alone carries 57% of the weight.
+    answer = compose(question, hits, term_weights=weights, min_coverage=0.4)
+    assert answer.abstained and "'refund'" in answer.reason
+    # Without weights every term counts 1: 3 of 4 covered, answered (backwards compatible).
+    assert not compose(question, hits).abstained
+    # A term the weights lack gets the largest weight given (here 4.0, so "issuer" weighs 4).
+    partial = {"badg": 1.0, "refund": 4.0}
+    assert compose(question, hits, term_weights=partial).reason.endswith("of 4 question terms")

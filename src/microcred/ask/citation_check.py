@@ -86,7 +86,8 @@ _QUANTITY = re.compile(
 _MARKERS = re.compile(r"\s*(?:\[\d+\])+")
 _MARKER_NUMBER = re.compile(r"\[(\d+)\]")
 _MARKERS_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d+\])+)")
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+|\n+")
+# A sentence also ends after its marker group: a quoted list item has no full stop of its own.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+|(?<=\d\])\s+|\n+")
 _SENTENCE_BREAK_IN_PASSAGE = re.compile(r"(?<=[.!?\u2026])[\"'\u201d\u2019)\]]*\s+|\n")
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?")
 
@@ -224,7 +225,8 @@ def marked_sentences(text: str) -> list[tuple[str, tuple[int, ...]]]:
     """The answer text as (sentence without markers, marker numbers) pairs, in order.
 
     Markers written after the full stop ("Shared. [1]", as the extractive composer writes
-    them) belong to the sentence before it, like markers written before the stop.
+    them) belong to the sentence before it, like markers written before the stop; a marker
+    group followed by a space ends a sentence even without a stop (a quoted list item).
     """
     text = _MARKERS_AFTER_STOP.sub(lambda m: m.group(2) + m.group(1), text)
     out: list[tuple[str, tuple[int, ...]]] = []
