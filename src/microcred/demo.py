@@ -28,6 +28,7 @@ from microcred.credentials import records
 from microcred.credentials import service as credentials
 from microcred.identity import service as identity
 from microcred.identity.models import Learner
+from microcred.kit.db import utcnow
 from microcred.kit.principal import SYSTEM, Principal
 from microcred.kit.settings import Settings
 
@@ -57,6 +58,7 @@ class DemoSeed:
     revoked_award_id: str
     suspended_award_id: str
     project_achievement_id: str = ""
+    survey_slug: str = ""  # the demo survey's public link is /s/<slug>
 
 
 ACHIEVEMENTS = [
@@ -123,11 +125,14 @@ LEARNERS = [
 ]
 
 
-def seed(session: Session, *, settings: Settings, skills: bool = True) -> DemoSeed:
+def seed(
+    session: Session, *, settings: Settings, skills: bool = True, ask: bool = True
+) -> DemoSeed:
     """Create the demo institution once; a second call finds it and changes nothing.
 
-    `skills=False` leaves out the skills-intelligence part (framework, catalogue, postings):
-    tests of credentials alone do not need it."""
+    `skills=False` leaves out the skills-intelligence part (framework, catalogue, postings) and
+    `ask=False` the knowledge base and the demo survey: tests of credentials alone need
+    neither."""
     existing = identity.list_institutions(session)
     if any(i.slug == DEMO_SLUG for i in existing):
         raise FileExistsError(DEMO_SLUG)
@@ -234,8 +239,17 @@ def seed(session: Session, *, settings: Settings, skills: bool = True) -> DemoSe
     # Imported here: the skills part pulls in the linker, which the rest of the demo does not need.
     from microcred.demo_skills import seed_skills
 
+    survey_slug = ""
     if skills:
         seed_skills(session, settings=settings, actor=actor, achievements=achievements)
+    if ask:
+        # After the catalogue is complete: its pages are part of the knowledge base, and the
+        # survey's companion answers are composed from that knowledge base.
+        from microcred.demo_knowledge import seed_knowledge
+        from microcred.demo_survey import seed_survey
+
+        seed_knowledge(session, settings=settings, actor=actor)
+        survey_slug = seed_survey(session, settings=settings, actor=actor, now=utcnow()).slug
     return DemoSeed(
         institution_slug=DEMO_SLUG,
         admin_email=admin_email,
@@ -247,6 +261,7 @@ def seed(session: Session, *, settings: Settings, skills: bool = True) -> DemoSe
         revoked_award_id=revoked,
         suspended_award_id=suspended,
         project_achievement_id=str(achievements[2].id),
+        survey_slug=survey_slug,
     )
 
 

@@ -180,7 +180,20 @@ def test_text_is_normalised() -> None:
     document = read_document(
         "n", "\ufeffe\u0301\r\nline  \r\n\r\n\r\n\r\nnext\x00".encode(), "text/plain"
     )
-    assert document.text == "\u00e9\nline\n\nnext"
+    # The wrapped line joins its paragraph (a sentence split by a hard wrap reads as one).
+    assert document.text == "\u00e9 line\n\nnext"
+
+
+def test_hard_wrapped_paragraphs_are_joined_but_blocks_are_kept() -> None:
+    text = (
+        "# Refunds\nLearners who cancel within 14 days\nget a full refund.\n\n"
+        "- first item\n  continues\n- second\n\n    code line\n    code line\n\n| a |\n| b |\n"
+    )
+    document = read_document("w", text.encode(), "text/markdown")
+    assert document.text == (
+        "# Refunds\nLearners who cancel within 14 days get a full refund.\n\n"
+        "- first item continues\n- second\n\n    code line\n    code line\n\n| a |\n| b |"
+    )
 
 
 markdownish = st.lists(

@@ -148,7 +148,7 @@ def test_the_demo_credentials_served_files_verify_in_both_verifiers(
 ) -> None:
     """The acceptance check as a learner meets it: the PDF, PNG and SVG that the running
     platform serves for a demo credential, verified by the peer and by us."""
-    seeded = demo.seed(db, settings=settings, skills=False)
+    seeded = demo.seed(db, settings=settings, skills=False, ask=False)
     db.commit()
     award_id = seeded.award_ids[0]  # Amira's Python for Data Analysis, shared publicly
     base = f"/credentials/{award_id}"

@@ -94,7 +94,9 @@ def achievement_document(entry: CatalogueEntry) -> Document:
         lines.append(f"The {name} credential reports: {_list(list(entry.result_names))}.")
     lines += ["", "## Time, cost and delivery", ""]
     if entry.hours is not None:
-        lines.append(f"{name} takes about {_hours(entry.hours)} of study in total.")
+        lines.append(
+            f"How long it takes: {name} takes about {_hours(entry.hours)} of study in total."
+        )
     else:
         lines.append(f"The study time of {name} is not published in the catalogue.")
     lines.append(_cost_sentence(entry))
@@ -140,7 +142,7 @@ def overview_document(institution: str, entries: Sequence[CatalogueEntry]) -> Do
     if priced:
         (low, _, cheapest), (high, _, dearest) = priced[0], priced[-1]
         lines.append(
-            f"Prices of the micro-credentials range from {_money(low, cheapest.currency)}"
+            f"Prices: the micro-credentials cost from {_money(low, cheapest.currency)}"
             f" ({cheapest.name}) to {_money(high, dearest.currency)} ({dearest.name})."
         )
     timed = sorted(
@@ -149,7 +151,7 @@ def overview_document(institution: str, entries: Sequence[CatalogueEntry]) -> Do
     if timed:
         (least, _, shortest), (most, _, longest) = timed[0], timed[-1]
         lines.append(
-            f"Study time of the micro-credentials ranges from {_hours(least)} "
+            f"How long they take: the micro-credentials take from {_hours(least)} of study "
             f"({shortest.name}) to {_hours(most)} ({longest.name})."
         )
     lines += ["", "## The catalogue", ""]

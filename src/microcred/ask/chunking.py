@@ -78,6 +78,45 @@ def normalise_text(text: str) -> str:
     return _MANY_BLANK_LINES.sub("\n\n", text).strip()
 
 
+# A line that starts a block of its own: heading, list item, quote, table row, fence, rule.
+_BLOCK_START = re.compile(r"^\s*(?:#{1,6}\s|[-*+]\s|\d+[.)]\s|>|\||```|~~~|---|\*\*\*|___)")
+_CODE_INDENT = re.compile(r"^(?: {4}|\t)")
+
+
+def unwrap_soft_breaks(text: str) -> str:
+    """Join hard-wrapped lines of a paragraph into one line.
+
+    Editors and PDF text wrap paragraphs at a fixed width; a sentence split over two lines
+    would otherwise read as two fragments (answers quote whole sentences, and a line break
+    ends one). Blank lines, headings, list items, quotes, tables and code stay as they are.
+    The result has the same characters except newlines turned into spaces, so it is still
+    the text every offset points into once stored."""
+    lines = text.split("\n")
+    out: list[str] = []
+    fenced = False
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            fenced = not fenced
+            out.append(line)
+            continue
+        previous = out[-1] if out else ""
+        joinable = (
+            not fenced
+            and stripped
+            and previous.strip()
+            and not _BLOCK_START.match(line)
+            and not _CODE_INDENT.match(line)
+            and not previous.lstrip().startswith(("#", "|", "```", "~~~"))
+            and not _CODE_INDENT.match(previous)
+        )
+        if joinable:
+            out[-1] = previous.rstrip() + " " + stripped
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 def _decode(data: bytes, charset: str | None) -> str:
     encoding = charset or "utf-8-sig"
     if encoding.lower().replace("_", "-") in {"utf-8", "utf8"}:
@@ -221,7 +260,7 @@ def read_document(
         raise DocumentTooLarge(f"the document is {len(data):,} bytes; the limit is {max_bytes:,}")
     title: str | None = None
     if kind == PDF:
-        text = normalise_text(_pdf_to_text(data))
+        text = normalise_text(unwrap_soft_breaks(normalise_text(_pdf_to_text(data))))
         if not text:
             raise UnreadableDocument(
                 "the PDF has no extractable text (a scanned image?); upload a text version"
@@ -231,7 +270,7 @@ def read_document(
         text = normalise_text(raw)
         title = html_title or None
     else:
-        text = normalise_text(_decode(data, charset))
+        text = normalise_text(unwrap_soft_breaks(normalise_text(_decode(data, charset))))
     if kind in (MARKDOWN, HTML):
         title = title or _first_heading(text)
     return Document(source_id=source_id, title=title or source_id, text=text, media_type=kind)
