@@ -104,14 +104,14 @@ QUESTIONS = (
         "valuable",
         "free_text",
         "What would make micro-credentials more valuable to you?",
-        companion="Why are micro-credentials valuable?",
+        companion="What makes a micro-credential worth it?",
     ),
     DemoQuestion(
         "worries",
         "free_text",
         "What worries you about micro-credentials?",
         required=False,
-        companion="What are the downsides of micro-credentials?",
+        companion="Do employers accept micro-credentials?",
     ),
     DemoQuestion(
         "pay",
