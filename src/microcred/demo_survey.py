@@ -15,8 +15,9 @@ Responses are made through the public rules (`start_response`, `submit_response`
 arm, times and `seeded` flag are set on the rows: the rules have no way to backdate or mark a
 response, and should not have one.
 
-Abandoned (never submitted) responses older than `surveys.ABANDONED_AFTER` are deleted by the
-retention job like real ones; the report then shows fewer started responses.
+Unfinished responses are dated within `surveys.ABANDONED_AFTER`, since the retention job
+deletes older ones (as it would real ones); once the demo is older than that, the job removes
+them and the completion rate rises, as it would for a real survey.
 """
 
 from __future__ import annotations
@@ -347,9 +348,16 @@ def seed_survey(
     people = [p for p, n in RESPONSES.items() for _ in range(n)]
     rng.shuffle(people)
     for n, persona in enumerate(people):
+        submitted = rng.random() < SUBMIT_RATE
         # More responses soon after the launch, then a long tail, like a link shared once.
-        age = dt.timedelta(days=rng.triangular(0, DAYS, DAYS * 0.8), minutes=rng.randint(0, 59))
-        started_at = now - age
+        # Unfinished ones are recent: the retention job deletes them after ABANDONED_AFTER, so
+        # a real survey only ever shows the last few days' unfinished responses.
+        days = (
+            rng.triangular(0, DAYS, DAYS * 0.8)
+            if submitted
+            else rng.uniform(0, surveys.ABANDONED_AFTER.days - 1)
+        )
+        started_at = now - dt.timedelta(days=days, minutes=rng.randint(0, 59))
         opt_in = rng.random() < CONTACT_RATE
         response, token = surveys.start_response(
             session,
@@ -361,7 +369,6 @@ def seed_survey(
         arm = rng.choice(("shown", "hidden"))
         response.arm = arm
         response.companion_display = survey.companion_display if arm == "shown" else "none"
-        submitted = rng.random() < SUBMIT_RATE
         answers = _answers(rng, persona, questions) if submitted else {}
         if submitted:
             response = surveys.submit_response(
