@@ -201,3 +201,16 @@ def test_learners_cannot_open_the_knowledge_console(
     sign_in(client, t, learner.email)
     assert client.get("/console/knowledge").status_code == 403
     assert client.get("/console/answers").status_code == 403
+
+
+def test_achievement_pages_carry_the_scoped_ask_box(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    _, course = kb(db, settings)
+    page = client.get(f"/achievements/{course}", headers={"accept": "text/html"})
+    assert page.status_code == 200 and "Questions about Data Cleaning?" in page.text
+    assert f'name="achievement" value="{course}"' in page.text
+    assert "120.00 EUR" in page.text
+    document = client.get(f"/achievements/{course}")
+    assert document.headers["content-type"].startswith("application/json")
+    assert document.json()["name"] == "Data Cleaning"

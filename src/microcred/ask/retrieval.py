@@ -62,9 +62,14 @@ def _stem(word: str) -> str:
 
     Deliberately weaker than Porter: it only merges forms a reader would agree are the same
     word ("badges"/"badge", "sharing"/"shared"/"share", "policies"/"policy"), and words of four
-    letters or fewer are left alone so short terms ("news", "uses") are not mangled.
+    letters or fewer are left alone so short terms ("news", "bias") are not mangled, except
+    a plain plural or third-person "-s" ("owns" is "own", "jobs" is "job").
     """
-    if len(word) <= 4 or word.isdigit():
+    if word.isdigit():
+        return word
+    if len(word) == 4 and word.endswith("s") and not word.endswith(("ss", "us", "is", "as", "ws")):
+        return word[:-1]  # "owns", "jobs", "fees", "labs": a question's verb or plural noun
+    if len(word) <= 4:
         return word
     if word.endswith("ies") and len(word) > 5:
         return word[:-3] + "y"

@@ -674,7 +674,15 @@ def _compose(
 ) -> tuple[Answer, list[dict[str, Any]], str]:
     hits = knowledge.index.search(question, k=TOP_K, scope=_scope(knowledge, achievement_id))
     bibliographies = {k: v.bibliography for k, v in knowledge.sources.items() if v.bibliography}
-    answer = compose(question, hits, persona=persona, sources=bibliographies)
+    answer = compose(
+        question,
+        hits,
+        persona=persona,
+        sources=bibliographies,
+        # Informative words must be covered: "bake" in "How do I bake a credential?" is the
+        # question; "credential" is in every passage.
+        term_weights=knowledge.index.term_weights(question),
+    )
     model = EXTRACTIVE
     llm = _llm(settings)
     if llm is not None and hits:

@@ -30,6 +30,7 @@ from microcred.identity.deps import PagePrincipal
 from microcred.kit.errors import NotFound
 from microcred.kit.principal import Principal
 from microcred.kit.web.deps import DbSession, SettingsDep
+from microcred.kit.web.pages import render
 from microcred.kit.web.templating import templates
 
 router = APIRouter(include_in_schema=True, tags=["public"])
@@ -262,13 +263,44 @@ def did_document(session: DbSession, settings: SettingsDep, slug: str) -> Respon
 
 
 @router.get("/achievements/{achievement_id}", response_model=None)
-def achievement(session: DbSession, settings: SettingsDep, achievement_id: str) -> Response:
+def achievement(
+    request: Request,
+    session: DbSession,
+    settings: SettingsDep,
+    viewer: PagePrincipal,
+    achievement_id: str,
+) -> Response:
+    """The achievement: its OB 3.0 JSON for clients, a page with the ask box for browsers."""
     try:
         found = catalog.published_achievement(session, achievement_id=uuid.UUID(achievement_id))
     except ValueError as exc:
         raise NotFound("no such achievement") from exc
-    document = service.achievement_document(session, settings=settings, achievement=found)
-    return _json(document, media="application/json", max_age=300)
+    if not _prefers_html(request):
+        document = service.achievement_document(session, settings=settings, achievement=found)
+        return _json(document, media="application/json", max_age=300)
+    needs = catalog.prerequisite_ids(session, achievement_ids=[found.id]).get(found.id, [])
+    names = {
+        a.id: a.name
+        for a in catalog.institution_achievements(session, institution_id=found.institution_id)
+    }
+    return render(
+        request,
+        "credentials/achievement.html",
+        {
+            "principal": viewer,
+            "a": found,
+            "prerequisites": [(p, names[p]) for p in needs if p in names],
+            "widget_achievement_id": found.id,
+            "widget_title": found.name,
+        },
+        headers=_cache_headers(viewer, max_age=300),
+    )
+
+
+def _prefers_html(request: Request) -> bool:
+    """Browsers (text/html ranked above JSON) get the page; everyone else keeps the JSON."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and not wants_json(request)
 
 
 @router.get("/achievements/{achievement_id}/image.png", response_model=None)
