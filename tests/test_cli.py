@@ -19,24 +19,41 @@ from microcred.kit.settings import get_settings
 runner = CliRunner()
 
 
-@pytest.fixture
-def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("MICROCRED_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.setenv("MICROCRED_ENVIRONMENT", "test")
-    monkeypatch.setenv("MICROCRED_SECRET_KEY", "t" * 40)
-    monkeypatch.setenv(
-        "MICROCRED_KEY_ENCRYPTION_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode()
-    )
-    monkeypatch.setenv("MICROCRED_DATA_DIR", str(tmp_path / "var"))
-    # The semantic model is the `ml` tests' business; the demo's postings link with the
-    # dependency-free embedder here so the CLI tests stay fast.
-    monkeypatch.setenv("MICROCRED_EMBEDDER", "hashed")
-    get_settings.cache_clear()
-    result = runner.invoke(app, ["demo", "--no-serve", "--port", "8123"])
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    # One demo for the module: seeding takes seconds, and the tests only add to it (issue,
+    # verify, rotate a key last), so they can share it.
+    tmp_path = tmp_path_factory.mktemp("cli")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("MICROCRED_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+        monkeypatch.setenv("MICROCRED_ENVIRONMENT", "test")
+        monkeypatch.setenv("MICROCRED_SECRET_KEY", "t" * 40)
+        monkeypatch.setenv(
+            "MICROCRED_KEY_ENCRYPTION_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode()
+        )
+        monkeypatch.setenv("MICROCRED_DATA_DIR", str(tmp_path / "var"))
+        # The semantic model is the `ml` tests' business; the demo's postings link with the
+        # dependency-free embedder here so the CLI tests stay fast.
+        monkeypatch.setenv("MICROCRED_EMBEDDER", "hashed")
+        get_settings.cache_clear()
+        result = runner.invoke(app, ["demo", "--no-serve", "--port", "8123"])
+        assert result.exit_code == 0, result.output
+        assert "demo-university" in result.output and "API token" in result.output
+        assert "/s/" in result.output and "/ask" in result.output
+        yield tmp_path
+        get_settings.cache_clear()
+
+
+def test_ask_answers_from_the_demo_knowledge_base(seeded: Path) -> None:
+    result = runner.invoke(app, ["ask", "How much does SQL Foundations cost?"])
     assert result.exit_code == 0, result.output
-    assert "demo-university" in result.output and "API token" in result.output
-    yield tmp_path
-    get_settings.cache_clear()
+    assert "150.00 EUR" in result.output and "[1] SQL Foundations:" in result.output
+    off = runner.invoke(app, ["ask", "What is the capital of Peru?", "--persona", "employer"])
+    assert off.exit_code == 0 and "do not cover this question" in off.output
+    bad = runner.invoke(app, ["ask", "Hello?", "--persona", "ceo"])
+    assert bad.exit_code == 2 and "unknown persona" in bad.output
+    purged = runner.invoke(app, ["purge-survey-responses"])
+    assert purged.exit_code == 0 and "job(s) run" in purged.output
 
 
 def test_issue_then_verify_json_png_and_revoked(seeded: Path) -> None:

@@ -91,6 +91,10 @@ microcred demo ({settings.database_url})
   An item bank       {base}/console/assessments/{seeded.assessments["sql-foundations"]}
   Target job & plan  {base}/me/target (as the learner: pick "data analyst" or paste a posting)
   Skills demand      {base}/console/demand (trends and coverage from 72 demo postings)
+  Ask                {base}/ask (grounded answers with their sources; also on achievement pages)
+  Knowledge base     {base}/console/knowledge and the answer log {base}/console/answers
+  A survey           {base}/s/{seeded.survey_slug} (anonymous; the report, with 90 seeded
+                     responses: {base}/console/surveys)
 
   Try: curl -H 'Accept: application/vc+ld+json' {base}/credentials/{seeded.award_ids[0]}
        curl -H 'Authorization: Bearer {seeded.api_token}' {base}/api/v1/awards
@@ -184,6 +188,57 @@ def keys_rotate(institution: Annotated[str, typer.Option(help="institution slug"
     except DomainError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from exc
+
+
+@app.command("purge-survey-responses")
+def purge_survey_responses() -> None:
+    """Delete survey responses past their survey's retention period, and responses started but
+    never submitted after 7 days (run daily, e.g. from cron)."""
+    from microcred import tasks
+    from microcred.ask.tasks import PURGE_SURVEY_RESPONSES
+    from microcred.kit import jobs
+    from microcred.kit.db import make_engine, make_sessionmaker, unit_of_work
+
+    tasks.register_all()
+    settings = get_settings()
+    factory = make_sessionmaker(make_engine(settings))
+    with unit_of_work(factory) as session:
+        jobs.enqueue(session, PURGE_SURVEY_RESPONSES)
+    ran = jobs.run_pending(factory, settings)
+    typer.echo(f"survey retention purge queued; {ran} job(s) run")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="the question, in quotes")],
+    institution: Annotated[str | None, typer.Option(help="institution slug")] = None,
+    persona: Annotated[str, typer.Option(help="learner, educator, employer")] = "unspecified",
+) -> None:
+    """Ask the knowledge base a question; prints the grounded answer and its sources."""
+    from microcred.ask import service as knowledge
+    from microcred.kit.db import make_engine, make_sessionmaker, unit_of_work
+    from microcred.kit.errors import DomainError
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            answer = knowledge.ask(
+                session,
+                institution_id=knowledge.public_institution(session, slug=institution),
+                question=question,
+                persona=persona,
+                settings=settings,
+            )
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    typer.echo(answer.text)
+    for citation in answer.citations:
+        typer.echo(f"  [{citation['number']}] {citation['title']}: {citation['quote']}")
+    typer.echo(f"({answer.reason}; {answer.model})")
 
 
 @app.command("fit-mastery")
