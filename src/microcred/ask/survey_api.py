@@ -6,12 +6,10 @@ account and are rate limited per client like the other public endpoints.
 
 from __future__ import annotations
 
-import math
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
-from starlette.exceptions import HTTPException
+from fastapi import APIRouter, Depends, Response, status
 
 from microcred.ask import surveys
 from microcred.ask.models import Survey, SurveyQuestion, SurveyResponse
@@ -37,7 +35,6 @@ from microcred.identity.deps import Reader, scoped
 from microcred.kit.principal import Principal
 from microcred.kit.settings import Settings
 from microcred.kit.web.deps import DbSession, SettingsDep
-from microcred.kit.web.ratelimit import TokenBuckets
 
 router = APIRouter(tags=["surveys"])
 
@@ -48,35 +45,6 @@ ANONYMITY = (
     "Your answers are anonymous: no account, IP address or browser details are stored. "
     "Only if you opt in is your e-mail address kept, to contact you about your answers."
 )
-
-
-# --- rate limiting of the public routes ------------------------------------------------------
-
-
-def public_rate_limit(request: Request) -> None:
-    """The same per-client token bucket as `kit.web.ratelimit` (the middleware guards fixed
-    path prefixes; survey links live elsewhere, so they count here, in a bucket of their own
-    per application)."""
-    settings: Settings = request.app.state.settings
-    if settings.public_rate_limit_per_minute <= 0:
-        return
-    buckets: TokenBuckets | None = getattr(request.app.state, "survey_rate_buckets", None)
-    if buckets is None:
-        per_minute = settings.public_rate_limit_per_minute
-        buckets = TokenBuckets(per_minute=per_minute, burst=max(10, per_minute // 6))
-        request.app.state.survey_rate_buckets = buckets
-    client = request.client.host if request.client else "unknown"
-    wait = buckets.take(client)
-    if wait > 0:
-        retry = math.ceil(wait)
-        raise HTTPException(
-            status_code=429,
-            detail=f"slow down: try again in {retry} s",
-            headers={"Retry-After": str(retry)},
-        )
-
-
-RateLimited = Annotated[None, Depends(public_rate_limit)]
 
 
 # --- shaping ---------------------------------------------------------------------------------
@@ -292,7 +260,7 @@ def close_survey(
 
 
 @router.get("/public/surveys/{slug}", response_model=PublicSurveyOut)
-def public_survey(session: DbSession, _limited: RateLimited, slug: str) -> object:
+def public_survey(session: DbSession, slug: str) -> object:
     survey = surveys.get_public_survey(session, slug=slug)
     return PublicSurveyOut(
         slug=survey.slug,
@@ -310,9 +278,7 @@ def public_survey(session: DbSession, _limited: RateLimited, slug: str) -> objec
     response_model=StartedOut,
     status_code=status.HTTP_201_CREATED,
 )
-def start_response(
-    session: DbSession, _limited: RateLimited, slug: str, body: StartIn, response: Response
-) -> object:
+def start_response(session: DbSession, slug: str, body: StartIn, response: Response) -> object:
     """Start an anonymous response: the token returned is needed to submit (shown once)."""
     started, token = surveys.start_response(
         session,
@@ -333,7 +299,7 @@ def start_response(
 
 
 @router.post("/public/surveys/{slug}/responses/submit", response_model=SubmittedOut)
-def submit_response(session: DbSession, _limited: RateLimited, slug: str, body: SubmitIn) -> object:
+def submit_response(session: DbSession, slug: str, body: SubmitIn) -> object:
     """All answers at once, all or nothing; a second submit is refused (409)."""
     done = surveys.submit_response(session, slug=slug, token=body.token, answers=body.answers)
     assert done.submitted_at is not None  # set by the submit

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from microcred.ask import surveys
 from microcred.ask.models import Survey, SurveyResponse
-from microcred.ask.survey_api import ANONYMITY, public_rate_limit, public_url
+from microcred.ask.survey_api import ANONYMITY, public_url
 from microcred.identity.deps import PagePrincipal
 from microcred.kit.errors import DomainError, InvalidInput
 from microcred.kit.principal import Principal
@@ -450,7 +450,6 @@ def _intro_page(
 
 @router.get("/s/{slug}")
 def survey_intro(request: Request, session: DbSession, slug: str) -> Response:
-    public_rate_limit(request)
     return _intro_page(request, surveys.get_public_survey(session, slug=slug))
 
 
@@ -485,7 +484,6 @@ def _questions_page(
 
 @router.post("/s/{slug}")
 def survey_start(request: Request, session: DbSession, slug: str, fields: PostedFields) -> Response:
-    public_rate_limit(request)
     survey = surveys.get_public_survey(session, slug=slug)
     csrf.check(request, one(fields, "csrf_token"))
     form: dict[str, Any] = {
@@ -525,7 +523,6 @@ def _raw_answers(survey: Survey, fields: Mapping[str, list[str]]) -> dict[uuid.U
 def survey_submit(
     request: Request, session: DbSession, slug: str, fields: PostedFields
 ) -> Response:
-    public_rate_limit(request)
     csrf.check(request, one(fields, "csrf_token"))
     token = one(fields, "token")
     survey, response = surveys.response_for_token(session, slug=slug, token=token)
@@ -564,7 +561,6 @@ def _done_page(request: Request, survey: Survey | None, *, already: bool) -> Res
 
 @router.get("/s/{slug}/thanks")
 def survey_thanks(request: Request, session: DbSession, slug: str) -> Response:
-    public_rate_limit(request)
     try:
         survey: Survey | None = surveys.get_public_survey(session, slug=slug)
     except surveys.SurveyClosed:

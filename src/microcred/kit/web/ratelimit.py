@@ -28,6 +28,8 @@ PUBLIC_PREFIXES = (
     "/achievements/",
     "/api/v1/ask",  # answers are composed per request: cheap, but not free
     "/ask",
+    "/s/",  # survey links: anonymous respondents
+    "/api/v1/public/",
 )
 MAX_CLIENTS = 50_000
 
