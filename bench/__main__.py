@@ -24,6 +24,7 @@ SECTIONS = {
     "mastery": "bench.knowledge_tracing",
     "planning": "bench.path_planning",
     "ask": "bench.ask_evaluation",
+    "ask-page": "bench.ask_page",
 }
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from microcred.app import create_app
+from microcred.kit.settings import Settings
 from tests import factories
 from tests.ask.test_surveys import offline_companion
 from tests.credentials.test_api import assert_problem
@@ -182,13 +184,25 @@ def test_publishing_refuses_draft_companions(client: TestClient, db: Session) ->
     )
 
 
-def test_public_routes_are_rate_limited(client: TestClient, db: Session) -> None:
+def test_public_routes_are_rate_limited(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+) -> None:
     t = factories.tenant(db)
     db.commit()
     s = published(client, t)
-    # The settings object is this test's own (function-scoped fixture); the app reads it live.
-    client.app.state.settings.public_rate_limit_per_minute = 1  # type: ignore[attr-defined]  # TestClient.app is typed as a bare ASGI app
-    codes = [client.get(f"/api/v1/public/surveys/{s['slug']}").status_code for _ in range(12)]
-    assert codes[0] == 200 and codes[-1] == 429
-    limited = client.get(f"/api/v1/public/surveys/{s['slug']}")
-    assert int(limited.headers["retry-after"]) >= 1
+    # The shared per-client limiter (kit.web.ratelimit) guards survey links like other public
+    # routes; an app with a limit of one request a minute shows it.
+    strict = create_app(
+        settings.model_copy(update={"public_rate_limit_per_minute": 1}),
+        session_factory=session_factory,
+    )
+    with TestClient(strict) as limited_client:
+        codes = [
+            limited_client.get(f"/api/v1/public/surveys/{s['slug']}").status_code for _ in range(12)
+        ]
+        assert codes[0] == 200 and codes[-1] == 429
+        limited = limited_client.get(f"/s/{s['slug']}")
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
