@@ -40,7 +40,7 @@ services: ## make sure PostgreSQL is up and Chromium installed for the tests
 	scripts/ensure-chromium.sh
 
 test: setup-ml interop-deps services ## run every test on SQLite and PostgreSQL, plus interop (the CI command)
-	$(RUN) pytest --cov --cov-report=term
+	$(RUN) pytest -n 2 --cov --cov-report=term
 
 test-fast: setup ## SQLite only, no Node interop, no browser: the inner loop
 	$(RUN) pytest -m "not pg and not interop and not browser" -q

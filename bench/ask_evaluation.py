@@ -36,6 +36,7 @@ from typing import Any
 
 from microcred.ask.answers import Answer, Citation, compose
 from microcred.ask.catalogue import (
+    CATALOGUE_PREFIX,
     OVERVIEW_KEY,
     CatalogueEntry,
     achievement_document,
@@ -45,6 +46,7 @@ from microcred.ask.catalogue import (
 from microcred.ask.chunking import Chunk, Document, chunk
 from microcred.ask.citation_check import SupportJudgement, citation_judgements
 from microcred.ask.retrieval import Hit, HybridIndex
+from microcred.ask.service import OWN_SOURCE_BONUS
 from microcred.ask.starter import starter_chunks, starter_documents, starter_sources
 from microcred.kit.ai.embedder import (
     Embedder,
@@ -216,8 +218,15 @@ class Run:
     chunks: int
 
 
+def _own_source(chunk_: Chunk) -> tuple[float, str]:
+    """The service's prior: the institution's own catalogue first on a near-tie."""
+    if chunk_.source_id.startswith(CATALOGUE_PREFIX):
+        return OWN_SOURCE_BONUS, "own catalogue"
+    return 0.0, ""
+
+
 def _answer(index: HybridIndex, question: str, persona: Any) -> tuple[list[Hit], Answer]:
-    found = index.search(question, k=K)
+    found = index.search(question, k=K, prior=_own_source)
     answer = compose(
         question,
         found,

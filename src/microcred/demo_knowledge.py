@@ -33,7 +33,7 @@ Employers who sponsor several staff can swap one learner for another before the 
 ## Credit towards a degree
 
 Three Demo University micro-credentials from the data track count as 15 ECTS credits of
-elective study in the part-time MSc Data Science.
+elective study towards the part-time MSc Data Science degree.
 The credits are recognised for five years after the first of the three credentials is issued.
 Micro-credentials from other providers are considered through recognition of prior learning,
 one case at a time, by the programme director.

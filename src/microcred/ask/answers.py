@@ -44,6 +44,9 @@ MAX_MISSING_SHARE = 0.45
 # A sentence must score at least this share of the best sentence's relevance to be quoted:
 # a sentence matching one generic word ("credential") is not evidence for a three-word question.
 RELATIVE_FLOOR = 0.5
+# Beyond the first, a sentence below this share of the best one must bring a question term the
+# chosen ones lack: "There is no single price" matches "micro-credential" but answers nothing.
+PADDING_FLOOR = 0.8
 PERSONA_BOOST = 0.15
 REDUNDANCY_PENALTY = 0.3
 # Later passages count somewhat less; the retriever already put the best evidence first.
@@ -92,7 +95,7 @@ QUESTION_FILLER = frozenset(
         "about actually also any anything exactly explain generally know knowing mean means "
         "need please really should tell typically usually want wondering "
         "after again against all am before between both down during each few further here "
-        "just many more most much nor off once only other out over own same some such "
+        "get just many more most much nor off once only other out over same some such "
         "through too under until up very while"
     )
 )
@@ -262,7 +265,8 @@ def compose(
             persona, "no retrieved passage shares a content word with the question's terms"
         )
 
-    floor = RELATIVE_FLOOR * max(relevance.values())
+    top = max(relevance.values())
+    floor = RELATIVE_FLOOR * top
     pool = [i for i, score in relevance.items() if score >= floor]
     chosen: list[int] = []
     seen_texts: set[str] = set()
@@ -280,6 +284,11 @@ def compose(
         normalised = " ".join(strip_source_markers(candidates[best].text).split())
         if normalised in seen_texts:
             continue  # chunk overlap repeats a sentence; quoting it twice adds nothing
+        if chosen and relevance[best] < PADDING_FLOOR * top:
+            so_far = frozenset().union(*(candidates[j].terms for j in chosen))
+            if not (candidates[best].terms & query_terms) - so_far:
+                # A weaker sentence that adds no question term is padding, not evidence.
+                continue
         seen_texts.add(normalised)
         chosen.append(best)
 

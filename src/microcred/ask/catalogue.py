@@ -145,6 +145,11 @@ def overview_document(institution: str, entries: Sequence[CatalogueEntry]) -> Do
             f"Prices: the micro-credentials cost from {_money(low, cheapest.currency)}"
             f" ({cheapest.name}) to {_money(high, dearest.currency)} ({dearest.name})."
         )
+        lines.append(
+            f"The cheapest micro-credential is {cheapest.name} "
+            f"({_money(low, cheapest.currency)}); the most expensive is {dearest.name} "
+            f"({_money(high, dearest.currency)})."
+        )
     timed = sorted(
         ((e.hours, e.name, e) for e in ordered if e.hours is not None), key=lambda t: t[:2]
     )
@@ -153,6 +158,10 @@ def overview_document(institution: str, entries: Sequence[CatalogueEntry]) -> Do
         lines.append(
             f"How long they take: the micro-credentials take from {_hours(least)} of study "
             f"({shortest.name}) to {_hours(most)} ({longest.name})."
+        )
+        lines.append(
+            f"The shortest micro-credential is {shortest.name} ({_hours(least)}); the longest "
+            f"is {longest.name} ({_hours(most)})."
         )
     lines += ["", "## The catalogue", ""]
     for entry in ordered:

@@ -218,8 +218,13 @@ class HybridIndex:
         k: int = 5,
         scope: Callable[[Chunk], bool] | None = None,
         candidates: int = DEFAULT_CANDIDATES,
+        prior: Callable[[Chunk], tuple[float, str]] | None = None,
     ) -> list[Hit]:
-        """The best `k` chunks for `query`, best first, each with the reasons for its rank."""
+        """The best `k` chunks for `query`, best first, each with the reasons for its rank.
+
+        `prior` adds a fixed amount to a chunk's score, with the reason shown (the service
+        prefers the institution's own catalogue and documents to the general articles when they
+        match about as well)."""
         if len(query) > MAX_QUERY_CHARS:
             raise ValueError(
                 f"the question is {len(query):,} characters long; the limit is {MAX_QUERY_CHARS:,}"
@@ -265,6 +270,11 @@ class HybridIndex:
             if in_heading:
                 reasons.append("heading matches: " + ", ".join(in_heading))
             score = rrf / best_rrf + COVERAGE_WEIGHT * coverage + HEADING_WEIGHT * heading
+            if prior is not None:
+                bonus, why = prior(self.chunks[index])
+                if bonus:
+                    score += bonus
+                    reasons.append(why)
             hit = Hit(
                 chunk=self.chunks[index],
                 score=round(score, 6),

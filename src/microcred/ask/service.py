@@ -77,6 +77,9 @@ log = logging.getLogger(__name__)
 REINDEX_SOURCE = "ask.reindex_source"
 SYNC_CATALOGUE = catalog.SYNC_KNOWLEDGE_JOB  # enqueued by the catalogue on every change
 TOP_K = 5
+# Added to a chunk's retrieval score (about 0 to 1.75) for the institution's own catalogue and
+# documents: on a near-tie, "what do they cost" should quote this catalogue, not an article.
+OWN_SOURCE_BONUS = 0.1
 MAX_CORRECTION_CHARS = 5000
 EXTRACTIVE = "extractive"
 # Who may manage the knowledge base and review answers (admins always may).
@@ -665,6 +668,18 @@ def _scope(
     return allowed
 
 
+def _prior(knowledge: KnowledgeIndex) -> Callable[[Chunk], tuple[float, str]]:
+    """The institution's own sources first when they match about as well as an article."""
+
+    def prior(piece: Chunk) -> tuple[float, str]:
+        info = knowledge.sources.get(piece.source_id)
+        if info is not None and info.kind in ("catalogue", "document"):
+            return OWN_SOURCE_BONUS, f"the institution's own {info.kind} (+{OWN_SOURCE_BONUS})"
+        return 0.0, ""
+
+    return prior
+
+
 def _compose(
     question: str,
     persona: Persona,
@@ -672,7 +687,9 @@ def _compose(
     achievement_id: uuid.UUID | None,
     settings: Settings,
 ) -> tuple[Answer, list[dict[str, Any]], str]:
-    hits = knowledge.index.search(question, k=TOP_K, scope=_scope(knowledge, achievement_id))
+    hits = knowledge.index.search(
+        question, k=TOP_K, scope=_scope(knowledge, achievement_id), prior=_prior(knowledge)
+    )
     bibliographies = {k: v.bibliography for k, v in knowledge.sources.items() if v.bibliography}
     answer = compose(
         question,
