@@ -22,6 +22,7 @@ from microcred.identity.deps import scoped
 from microcred.kit.errors import PayloadTooLarge
 from microcred.kit.pagination import Page
 from microcred.kit.principal import Principal
+from microcred.kit.settings import Settings
 from microcred.kit.web.deps import DbSession, PageDep, SettingsDep
 
 router = APIRouter(tags=["ask"])
@@ -55,6 +56,18 @@ def list_sources(session: DbSession, principal: KnowledgeEditor) -> object:
     return service.list_sources(session, actor=principal)
 
 
+async def _upload(file: UploadFile, title: str | None, settings: Settings) -> service.Upload:
+    data = await file.read(settings.max_upload_bytes + 1)
+    if len(data) > settings.max_upload_bytes:
+        raise PayloadTooLarge(f"the file is larger than {settings.max_upload_bytes:,} bytes")
+    return service.Upload(
+        filename=file.filename or "document",
+        media_type=file.content_type or "",
+        data=data,
+        title=title,
+    )
+
+
 @router.post("/knowledge/sources", response_model=SourceOut, status_code=status.HTTP_202_ACCEPTED)
 async def upload_source(
     session: DbSession,
@@ -64,19 +77,8 @@ async def upload_source(
     title: Annotated[str | None, Form(max_length=300)] = None,
 ) -> object:
     """Add a document; it is read now (refused if unreadable) and indexed by a job (202)."""
-    data = await file.read(settings.max_upload_bytes + 1)
-    if len(data) > settings.max_upload_bytes:
-        raise PayloadTooLarge(f"the file is larger than {settings.max_upload_bytes:,} bytes")
-    return service.add_document(
-        session,
-        actor=principal,
-        upload=service.Upload(
-            filename=file.filename or "document",
-            media_type=file.content_type or "",
-            data=data,
-            title=title,
-        ),
-    )
+    upload = await _upload(file, title, settings)
+    return service.add_document(session, actor=principal, upload=upload)
 
 
 @router.put(
@@ -90,20 +92,9 @@ async def replace_source(
     file: Annotated[UploadFile, File(description="the new version of the document")],
     title: Annotated[str | None, Form(max_length=300)] = None,
 ) -> object:
-    data = await file.read(settings.max_upload_bytes + 1)
-    if len(data) > settings.max_upload_bytes:
-        raise PayloadTooLarge(f"the file is larger than {settings.max_upload_bytes:,} bytes")
-    return service.add_document(
-        session,
-        actor=principal,
-        source_id=source_id,
-        upload=service.Upload(
-            filename=file.filename or "document",
-            media_type=file.content_type or "",
-            data=data,
-            title=title,
-        ),
-    )
+    """A new version of an uploaded document: the old one answers until it is indexed."""
+    upload = await _upload(file, title, settings)
+    return service.add_document(session, actor=principal, upload=upload, source_id=source_id)
 
 
 @router.get("/knowledge/sources/{source_id}", response_model=SourceOut)

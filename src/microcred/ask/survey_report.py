@@ -23,18 +23,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from microcred.ask import survey_repository as repo
 from microcred.ask import surveys
-from microcred.ask.models import Survey, SurveyQuestion, SurveyResponse
+from microcred.ask.models import Survey
 from microcred.ask.survey_analysis import (
-    AnswerValue,
-    QuestionSpec,
-    ResponseRecord,
     SurveyReport,
     analyse,
     to_csv,
@@ -46,9 +42,6 @@ from microcred.kit.errors import Forbidden
 from microcred.kit.principal import Principal
 from microcred.kit.settings import Settings
 
-# The analysis names the persona of someone outside the three groups "unspecified" (the
-# grounded-answer vocabulary); surveys call the same choice "other". One mapping, here.
-ANALYSIS_PERSONA = {"other": "unspecified"}
 STAFF_KINDS = ("staff", "api_token", "system")
 
 
@@ -69,45 +62,6 @@ def _staff_survey(session: Session, *, actor: Principal, survey_id: uuid.UUID) -
     return surveys.get_survey(session, actor=actor, survey_id=survey_id)
 
 
-def question_specs(questions: Sequence[SurveyQuestion]) -> list[QuestionSpec]:
-    """The analysis's view of the questions. Only an approved companion was ever shown, so
-    only its text counts when an answer is checked for being a copy of it."""
-    return [
-        QuestionSpec(
-            id=str(q.id),
-            kind=q.kind,
-            prompt=q.prompt,
-            options=tuple(str(o) for o in q.options),
-            companion_text=q.companion_text if q.companion_status == "approved" else None,
-        )
-        for q in questions
-    ]
-
-
-def response_records(responses: Sequence[SurveyResponse]) -> list[ResponseRecord]:
-    """The analysis's view of the responses. The contact is carried only for respondents who
-    opted in (the rules store none otherwise; this keeps the export safe even if one were)."""
-    return [
-        ResponseRecord(
-            id=str(r.id),
-            persona=ANALYSIS_PERSONA.get(r.persona, r.persona),
-            arm=r.arm,
-            companion_display=r.companion_display,
-            status=r.status,
-            started_at=r.started_at,
-            submitted_at=r.submitted_at,
-            answers={
-                str(a.question_id): AnswerValue(
-                    text=a.text, choices=tuple(str(c) for c in a.choices), number=a.number
-                )
-                for a in r.answers
-            },
-            contact=r.contact if r.contact_opt_in else None,
-        )
-        for r in responses
-    ]
-
-
 def report_page(
     session: Session,
     *,
@@ -120,8 +74,8 @@ def report_page(
     survey = _staff_survey(session, actor=actor, survey_id=survey_id)
     responses = repo.responses(session, survey_id=survey.id)
     report = analyse(
-        question_specs(survey.questions),
-        response_records(responses),
+        surveys.question_specs(survey.questions),
+        surveys.response_records(responses),
         embedder=get_embedder(settings),
         now=now or utcnow(),
     )
@@ -152,9 +106,9 @@ def survey_csv(
     actor.require_role(*surveys.EDITOR_ROLES)
     survey = _staff_survey(session, actor=actor, survey_id=survey_id)
     responses = repo.responses(session, survey_id=survey.id)
-    records = response_records(responses)
+    records = surveys.response_records(responses)
     text = to_csv(
-        question_specs(survey.questions),
+        surveys.question_specs(survey.questions),
         records,
         include_contact=True,
         # The same embedder as the report, so the quality columns match the page.
@@ -189,9 +143,7 @@ def csv_filename(survey_id: uuid.UUID, *, now: dt.datetime | None = None) -> str
 __all__ = [
     "ReportPage",
     "csv_filename",
-    "question_specs",
     "report_page",
-    "response_records",
     "survey_csv",
     "survey_report",
 ]

@@ -153,7 +153,7 @@ def _page_context(page: survey_report.ReportPage) -> dict[str, object]:
     report = page.report
     survey = page.survey
     # Personas the survey asks, in the analysis's names; others appear only if they answered.
-    asked = [survey_report.ANALYSIS_PERSONA.get(p, p) for p in survey.personas]
+    asked = [surveys.ANALYSIS_PERSONA.get(p, p) for p in survey.personas]
     personas = [p for p in PERSONA_LABELS if p in asked or report.totals.by_persona[p].started > 0]
     buckets = report.timeline.buckets
     timeline_chart = charts.line_chart(

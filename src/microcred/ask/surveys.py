@@ -1060,15 +1060,15 @@ def purge_expired_responses(session: Session, *, now: dt.datetime | None = None)
 # Analysis input
 
 
-def survey_records(
-    session: Session, *, actor: Principal, survey_id: uuid.UUID
-) -> tuple[list[QuestionSpec], list[ResponseRecord]]:
-    """A survey's questions and responses as the plain records `survey_analysis` reads.
+# The analysis names the persona of someone outside the three groups "unspecified" (the
+# grounded-answer vocabulary); surveys call the same choice "other". One mapping, here.
+ANALYSIS_PERSONA = {"other": "unspecified"}
 
-    The companion text is given only where it was approved (what respondents could see); the
-    contact only for responses whose respondent opted in."""
-    survey = _survey(session, actor=actor, survey_id=survey_id)
-    questions = [
+
+def question_specs(questions: Sequence[SurveyQuestion]) -> list[QuestionSpec]:
+    """The analysis's view of the questions. Only an approved companion was ever shown, so
+    only its text counts when an answer is checked for being a copy of it."""
+    return [
         QuestionSpec(
             id=str(q.id),
             kind=q.kind,
@@ -1076,12 +1076,17 @@ def survey_records(
             options=tuple(str(o) for o in q.options),
             companion_text=q.companion_text if q.companion_status == "approved" else None,
         )
-        for q in survey.questions
+        for q in questions
     ]
-    records = [
+
+
+def response_records(responses: Sequence[SurveyResponse]) -> list[ResponseRecord]:
+    """The analysis's view of the responses. The contact is carried only for respondents who
+    opted in (the rules store none otherwise; this keeps the export safe even if one were)."""
+    return [
         ResponseRecord(
             id=str(r.id),
-            persona=r.persona,
+            persona=ANALYSIS_PERSONA.get(r.persona, r.persona),
             arm=r.arm,
             companion_display=r.companion_display,
             status=r.status,
@@ -1095,6 +1100,18 @@ def survey_records(
             },
             contact=r.contact if r.contact_opt_in else None,
         )
-        for r in repo.responses(session, survey_id=survey.id)
+        for r in responses
     ]
-    return questions, records
+
+
+def survey_records(
+    session: Session, *, actor: Principal, survey_id: uuid.UUID
+) -> tuple[list[QuestionSpec], list[ResponseRecord]]:
+    """A survey's questions and responses as the plain records `survey_analysis` reads.
+
+    The companion text is given only where it was approved (what respondents could see); the
+    contact only for responses whose respondent opted in."""
+    survey = _survey(session, actor=actor, survey_id=survey_id)
+    return question_specs(survey.questions), response_records(
+        repo.responses(session, survey_id=survey.id)
+    )
