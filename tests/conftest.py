@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -111,8 +112,30 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     session.close()
 
 
+# Building the app costs about 0.15 s (FastAPI analyses every route's dependencies), paid by
+# hundreds of tests: they share one app per database and install their own settings and
+# session factory on it (the app reads both from `app.state` on every request). Its public
+# rate limit is off, since the buckets would outlive a test; tests of the limiter, or of other
+# settings the middleware reads at start-up, build an app of their own.
+_SHARED_APPS: dict[str, FastAPI] = {}
+
+
+def shared_app(settings: Settings, session_factory: sessionmaker[Session]) -> FastAPI:
+    app = _SHARED_APPS.get(settings.database_url)
+    if app is None:
+        app = create_app(
+            settings.model_copy(update={"public_rate_limit_per_minute": 0}),
+            session_factory=sessionmaker(),
+        )
+        _SHARED_APPS[settings.database_url] = app
+    app.state.settings = settings
+    app.state.sessionmaker = session_factory
+    return app
+
+
 @pytest.fixture
 def client(settings: Settings, session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
-    app = create_app(settings, session_factory=session_factory)
-    with TestClient(app, base_url="https://microcred.test") as client:
+    with TestClient(
+        shared_app(settings, session_factory), base_url="https://microcred.test"
+    ) as client:
         yield client

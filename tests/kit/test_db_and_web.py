@@ -6,10 +6,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DBAPIError, StatementError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from microcred.app import create_app
 from microcred.kit import audit, migrate
 from microcred.kit.principal import SYSTEM
+from microcred.kit.settings import Settings
 from tests import factories
 
 
@@ -48,8 +50,10 @@ def test_migrations_round_trip_and_match_the_models(engine: Engine) -> None:
         migrate.check(connection)
 
 
-def test_unexpected_errors_are_problems_without_details(client: TestClient) -> None:
-    app = client.app
+def test_unexpected_errors_are_problems_without_details(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    app = create_app(settings, session_factory=session_factory)  # its own: a route is added
 
     @app.get("/api/v1/explode")  # type: ignore[attr-defined,misc]
     def explode() -> None:
