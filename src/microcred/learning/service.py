@@ -330,8 +330,13 @@ def ingest_postings_csv(
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput("the CSV file must be UTF-8 text") from exc
-    reader = csv.DictReader(io.StringIO(text))
-    header = {name.strip().lower() for name in (reader.fieldnames or [])}
+    # Universal newlines: a lone "\r" (old Mac line ends) ends a row instead of breaking csv.
+    reader = csv.DictReader(io.StringIO(text, newline=None))
+    try:
+        header = {name.strip().lower() for name in (reader.fieldnames or [])}
+        rows = list(reader)
+    except csv.Error as exc:
+        raise InvalidInput(f"the file is not valid CSV: {exc}") from exc
     if not {"title", "description"} <= header:
         raise InvalidInput(
             "the CSV needs the columns title and description "
@@ -341,7 +346,7 @@ def ingest_postings_csv(
     items: list[PostingIn] = []
     errors: list[dict[str, Any]] = []
     occupations: dict[str, str | None] = {}
-    for line, raw in enumerate(reader, start=2):
+    for line, raw in enumerate(rows, start=2):
         if len(items) + len(errors) >= MAX_CSV_ROWS:
             raise PayloadTooLarge(f"at most {MAX_CSV_ROWS:,} postings per file")
         row = {str(k).strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
