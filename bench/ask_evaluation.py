@@ -435,7 +435,8 @@ def section() -> list[str]:
         "by `demo_catalogue_entries()` from the constants the demo seeds (12 achievements, "
         "uuid5 ids, ESCO labels from the bundled CSV), as `achievement_document` pages and the "
         f"`overview_document`, chunked with `chunk` ({runs[0].chunks} chunks in all). Top {K} "
-        "chunks per question by `HybridIndex.search`; answers by `compose(question, hits, "
+        "chunks per question by `HybridIndex.search` (with the service's prior: the "
+        "institution's own catalogue +0.1 on a near-tie); answers by `compose(question, hits, "
         "persona=, sources=, term_weights=index.term_weights(question))`, offline."
         + (f" Note: {note}." if note else ""),
         "",
@@ -563,17 +564,16 @@ def _spot_check(run: Run, texts: dict[str, str]) -> list[str]:
         )
     lines += [
         "",
-        "Checked by hand (for the sample of this seed, on the run that wrote this section): "
-        "the five real citations are verbatim quotes that say what their sentence says, and "
-        "the checker calls them supported; the five swapped ones cite a passage about "
-        "something else and are called unsupported, two of them on a number missing from the "
-        "passage. No verdict in the sample was wrong. Outside the sample, of the 8 swapped "
-        "citations the hashed run still accepts, 3 are the same quote cited by two neighbouring "
-        'answers (so the swap changed nothing and "supported" is right) and 5 are catalogue '
-        'sentences from one template (two achievements\' "does not expire once it is issued" '
-        "differ only in the name, and the shared words reach the 60% recall bar): a known "
-        "blind spot, since the "
-        "checker counts words and does not know which words name the subject.",
+        "Checked by hand (the sample of this seed, 2026-11-22 22:36 run): the five real "
+        "citations are verbatim quotes that say what their sentence says, and the checker "
+        "calls them supported; the five swapped ones cite a passage about something else and "
+        "are called unsupported. No verdict in the sample was wrong. Outside the sample, of the "
+        "4 swapped citations the hashed run still accepts, 3 are the same quote cited by two "
+        'neighbouring answers (so the swap changed nothing and "supported" is right) and 1 is '
+        'a catalogue sentence from one template ("To earn <name>: Completed the course work '
+        'and passed its assessment." for two achievements, differing only in the name, which '
+        "passes the 60% recall bar): a known blind spot, since the checker counts words and "
+        "does not know which words name the subject.",
     ]
     return [*lines, ""]
 
