@@ -59,7 +59,7 @@ from microcred.catalog import service as catalog
 from microcred.identity import service as identity
 from microcred.kit import audit, jobs
 from microcred.kit.ai.embedder import Embedder, get_embedder
-from microcred.kit.ai.llm import LLM, get_llm
+from microcred.kit.ai.llm import get_llm
 from microcred.kit.db import utcnow
 from microcred.kit.errors import (
     Conflict,
@@ -529,6 +529,17 @@ def knowledge_index(
         stale: list[int] = []
         sources: dict[str, SourceInfo] = {}
         for position, (row, source) in enumerate(rows):
+            if source.key not in sources:
+                sources[source.key] = SourceInfo(
+                    key=source.key,
+                    kind=source.kind,
+                    title=source.title,
+                    url=source.url,
+                    achievement_id=source.achievement_id,
+                    bibliography=(
+                        parse_sources(source.text) if source.key.startswith(STARTER_PREFIX) else {}
+                    ),
+                )
             piece = Chunk(
                 source_id=source.key,
                 ordinal=row.ordinal,
@@ -544,18 +555,6 @@ def knowledge_index(
                     vectors[position] = vector
                     continue
             stale.append(position)
-        for _, source in rows:
-            if source.key not in sources:
-                sources[source.key] = SourceInfo(
-                    key=source.key,
-                    kind=source.kind,
-                    title=source.title,
-                    url=source.url,
-                    achievement_id=source.achievement_id,
-                    bibliography=(
-                        parse_sources(source.text) if source.key.startswith(STARTER_PREFIX) else {}
-                    ),
-                )
         if stale:
             # Indexed under another embedder (settings changed): embed in memory, in one batch.
             vectors[stale] = _embed(embedder, [passage_text(chunks[i]) for i in stale])
@@ -701,7 +700,7 @@ def _compose(
         term_weights=knowledge.index.term_weights(question),
     )
     model = EXTRACTIVE
-    llm = _llm(settings)
+    llm = get_llm(settings)
     if llm is not None and hits:
         improved = compose_with_llm(
             question, hits, persona=persona, llm=llm, fallback=answer, sources=bibliographies
@@ -722,10 +721,6 @@ def _compose(
         for hit in hits
     ]
     return answer, retrieved, model
-
-
-def _llm(settings: Settings) -> LLM | None:
-    return get_llm(settings)
 
 
 def ask(

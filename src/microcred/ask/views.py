@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -171,16 +171,6 @@ def ask_page(
 # Console: sources
 
 
-def _staff_page(
-    request: Request,
-    staff: Principal,
-    name: str,
-    context: dict[str, Any],
-    status: int = 200,
-) -> Response:
-    return render(request, name, {**context, "principal": staff}, status_code=status)
-
-
 def _sources_page(
     request: Request,
     session: Session,
@@ -190,9 +180,8 @@ def _sources_page(
     status: int = 200,
 ) -> Response:
     sources = service.list_sources(session, actor=staff)
-    return _staff_page(
+    return render(
         request,
-        staff,
         "ask/knowledge.html",
         {
             "sources": sources,
@@ -203,7 +192,8 @@ def _sources_page(
             "error": error,
             "accept": ACCEPTED_FILES,
         },
-        status,
+        principal=staff,
+        status_code=status,
     )
 
 
@@ -350,9 +340,8 @@ def answer_log(
     )
     previous = page.offset - page.limit if page.offset > 0 else None
     following = page.offset + page.limit if page.offset + page.limit < total else None
-    return _staff_page(
+    return render(
         request,
-        staff,
         "ask/answers.html",
         {
             "rows": rows,
@@ -363,6 +352,7 @@ def answer_log(
             "next": None if following is None else f"?show={show}&offset={following}",
             "personas": PERSONA_LABELS,
         },
+        principal=staff,
     )
 
 
@@ -377,9 +367,8 @@ def _answer_page(
     form: dict[str, str] | None = None,
 ) -> Response:
     row = service.get_answer(session, actor=staff, answer_id=answer_id)
-    return _staff_page(
+    return render(
         request,
-        staff,
         "ask/answer.html",
         {
             "row": row,
@@ -389,7 +378,8 @@ def _answer_page(
             "error": error,
             "form": form or {"text": row.text, "note": row.review_note or ""},
         },
-        status,
+        principal=staff,
+        status_code=status,
     )
 
 
